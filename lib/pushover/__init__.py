@@ -1,0 +1,76 @@
+"""Pushover notifications from MicroPython: every message field, attachments streamed.
+
+    from pushover import Pushover
+    po = Pushover(TOKEN, USER)
+    po.send("Door open", title="Garage", attachment="/photo.jpg")
+
+Receipts, glances, validation, the queue and retries live in their own modules, imported only
+when used, so that `import pushover` stays small.
+"""
+
+from .errors import (  # noqa: F401
+    FieldError,
+    PushoverError,
+    QuotaError,
+    RejectedError,
+    TemporaryError,
+    UnknownOutcomeError,
+)
+from .fields import check, check_key, check_users
+from .form import Form
+from .http import Result, parse_reply  # noqa: F401
+
+API_URL = "https://api.pushover.net/1"
+__version__ = "0.1.0"
+
+
+class Pushover:
+    """One application token and a default user (or group) key.
+
+    `api_url` points elsewhere for a local server; `transport` is any object with the
+    `request(method, url, form, timeout)` of http.UrequestsTransport (the default);
+    `bufsize` is the one buffer a body is streamed through.
+    """
+
+    def __init__(self, token, user=None, api_url=API_URL, transport=None, bufsize=1024,
+                 timeout=15):
+        self._token = check_key("token", token)
+        self._user = None if user is None else check_users(user)
+        self.api_url = api_url.rstrip("/")
+        self.transport = transport
+        self.bufsize = bufsize
+        self.timeout = timeout
+
+    def __repr__(self):
+        return "<Pushover " + self.api_url + ">"
+
+    def form(self, message, user=None, boundary=None, **fields):
+        """Check a message and build its body, without any network I/O."""
+        user = self._user if user is None else check_users(user)
+        if user is None:
+            from .errors import FieldError
+
+            raise FieldError("user", "is required: give it to Pushover() or to send()")
+        pairs, attachment = check(message, fields)
+        pairs = [("token", self._token), ("user", user)] + pairs
+        return Form(pairs, attachment, self.bufsize, boundary)
+
+    def send(self, message, **fields):
+        """Send one message; returns a Result or raises a PushoverError (see errors.py)."""
+        return self.request("POST", "messages.json", self.form(message, **fields))
+
+    def request(self, method, path, form=None):
+        """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""
+        transport = self.transport
+        if transport is None:
+            from .http import UrequestsTransport
+
+            transport = self.transport = UrequestsTransport()
+        secrets = self.secrets()
+        status, headers, body = transport.request(method, self.api_url + "/" + path, form,
+                                                  self.timeout, secrets)
+        return parse_reply(status, headers, body, secrets)
+
+    def secrets(self):
+        """The strings that must never reach an error, a log or a repr."""
+        return [self._token] + (self._user.split(",") if self._user else [])
