@@ -278,6 +278,9 @@ class Form:
         limit = len(buf) - 3
         n = self._n
         for b in raw:
+            if n > limit:  # room for one escape (3 bytes) before writing
+                yield self._mv[:n]
+                n = 0
             if _SAFE[b]:
                 buf[n] = b
                 n += 1
@@ -286,9 +289,6 @@ class Form:
                 buf[n + 1] = _HEX[b >> 4]
                 buf[n + 2] = _HEX[b & 15]
                 n += 3
-            if n > limit:
-                yield self._mv[:n]
-                n = 0
         self._n = n
 
     def _shrank(self, source, remaining):
