@@ -6,11 +6,11 @@ import io
 import tracemalloc
 
 import pytest
-from bodies import body_of, parse_multipart, parse_urlencoded
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from urllib3 import encode_multipart_formdata
 
+from bodies import body_of, parse_multipart, parse_urlencoded
 from pushover import Pushover
 from pushover.form import Form, safe_filename
 
