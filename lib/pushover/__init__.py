@@ -59,6 +59,17 @@ class Pushover:
         """Send one message; returns a Result or raises a PushoverError (see errors.py)."""
         return self.request("POST", "messages.json", self.form(message, **fields))
 
+    def call(self, method, path, **fields):
+        """An API call other than a message: GET with the token in the query, or POST a form of
+        the token plus `fields` (pairs already checked by the caller)."""
+        if method == "GET":
+            return self.request("GET", path + "?token=" + self._token)
+        pairs = [("token", self._token)]
+        for name in fields:
+            if fields[name] is not None:
+                pairs.append((name, str(fields[name])))
+        return self.request(method, path, Form(pairs, None, self.bufsize))
+
     def request(self, method, path, form=None):
         """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""
         transport = self.transport

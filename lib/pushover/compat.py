@@ -27,3 +27,16 @@ def random_hex(nbytes):
 
         raw = bytes(getrandbits(8) for _ in range(nbytes))
     return "".join("%02x" % b for b in raw)
+
+
+try:
+    from time import sleep_ms, ticks_diff, ticks_ms
+except ImportError:  # CPython
+    def ticks_ms():
+        return int(time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
+
+    def sleep_ms(ms):
+        time.sleep(ms / 1000)

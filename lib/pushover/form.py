@@ -161,6 +161,15 @@ class Source:
         return obj if hasattr(obj, "readinto") else _ReadAdapter(obj)
 
 
+def quote(text):
+    """`text` percent-encoded as UTF-8, every byte but A-Z a-z 0-9 - _ . ~ escaped (so a '/'
+    stays inside one path segment)."""
+    out = ""
+    for b in text.encode():
+        out += chr(b) if _SAFE[b] else "%" + chr(_HEX[b >> 4]) + chr(_HEX[b & 15])
+    return out
+
+
 def _quoted_len(raw):
     n = 0
     for b in raw:

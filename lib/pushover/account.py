@@ -1,0 +1,30 @@
+"""Set-up checks and account facts: is a user (and device) valid, which sounds exist, how much
+quota is left. Each is one small API call, imported only when used.
+
+    from pushover.account import validate_user, sounds, limits
+"""
+
+from .fields import check_devices, check_users
+
+
+def validate_user(po, user=None, device=None):
+    """Result with `.data["devices"]`, `["licenses"]` and `["group"]` (0/1); raises
+    RejectedError when the user or device is not valid."""
+    user = po._user if user is None else check_users(user)
+    if user is None:
+        from .errors import FieldError
+
+        raise FieldError("user", "is required: give it to Pushover() or to validate_user()")
+    return po.call("POST", "users/validate.json", user=user,
+                   device=None if device is None else check_devices(device))
+
+
+def sounds(po):
+    """{name: description} of the built-in sounds and the account's custom ones."""
+    return po.call("GET", "sounds.json").data.get("sounds") or {}
+
+
+def limits(po):
+    """(limit, remaining, reset) of the application's monthly quota."""
+    data = po.call("GET", "apps/limits.json").data
+    return data.get("limit"), data.get("remaining"), data.get("reset")

@@ -1,0 +1,91 @@
+"""Emergency (priority 2) alerts after sending: poll a receipt, wait for acknowledgement,
+cancel by receipt or by tag. Polling never goes faster than once every 5 seconds, as Pushover
+asks; `wait()` sleeps between polls instead of busy-looping.
+
+    from pushover.receipts import Receipts
+    r = Receipts(po)
+    status = r.wait(result.receipt, timeout=600)   # acknowledged, expired, or timed out
+    r.cancel_by_tag("garage")                       # no receipt needed (e.g. after deep sleep)
+"""
+
+from micropython import const
+
+from .compat import sleep_ms, ticks_diff, ticks_ms
+from .errors import FieldError
+from .fields import check_key, check_text
+from .form import quote
+from .http import Result
+
+_MIN_INTERVAL_MS = const(5000)
+_MAX_TAG = const(512)
+
+
+class Receipt(Result):
+    """A receipt's status: every field of the API, with 0/1 flags as bools."""
+
+    def __init__(self, http_status, data, headers):
+        super().__init__(http_status, data, headers)
+        get = data.get
+        self.acknowledged = bool(get("acknowledged"))
+        self.acknowledged_at = get("acknowledged_at") or 0
+        self.acknowledged_by = get("acknowledged_by") or ""
+        self.acknowledged_by_device = get("acknowledged_by_device") or ""
+        self.last_delivered_at = get("last_delivered_at") or 0
+        self.expired = bool(get("expired"))
+        self.expires_at = get("expires_at") or 0
+        self.called_back = bool(get("called_back"))
+        self.called_back_at = get("called_back_at") or 0
+
+    @property
+    def done(self):
+        """Nothing more will happen: acknowledged or expired."""
+        return self.acknowledged or self.expired
+
+    def __repr__(self):
+        return "<Receipt acknowledged=%s by=%s expired=%s>" % (
+            self.acknowledged, self.acknowledged_by, self.expired)
+
+
+class Receipts:
+    """Receipt calls for one Pushover client, spaced at least `interval` seconds apart (>= 5)."""
+
+    def __init__(self, po, interval=5):
+        self.po = po
+        self.interval_ms = max(int(interval * 1000), _MIN_INTERVAL_MS)
+        self._last = None  # ticks_ms of the last poll
+
+    def _space(self):
+        if self._last is not None:
+            wait = self.interval_ms - ticks_diff(ticks_ms(), self._last)
+            if wait > 0:
+                sleep_ms(wait)
+        self._last = ticks_ms()
+
+    def status(self, receipt):
+        """The receipt's status now (sleeps first if the last poll was under 5 s ago)."""
+        check_key("receipt", receipt)
+        self._space()
+        result = self.po.call("GET", "receipts/" + receipt + ".json")
+        return Receipt(result.http_status, result.data, {})
+
+    def wait(self, receipt, timeout):
+        """Poll until acknowledged or expired, or `timeout` seconds passed; the last status."""
+        if timeout < 0:
+            raise FieldError("timeout", "must be 0 or more seconds")
+        start = ticks_ms()
+        while True:
+            status = self.status(receipt)
+            left = int(timeout * 1000) - ticks_diff(ticks_ms(), start)
+            if status.done or left < self.interval_ms:
+                return status
+
+    def cancel(self, receipt):
+        """Stop the re-alerts of one emergency message."""
+        check_key("receipt", receipt)
+        return self.po.call("POST", "receipts/" + receipt + "/cancel.json")
+
+    def cancel_by_tag(self, tag):
+        """Cancel every emergency message sent with this tag; returns how many (or None)."""
+        check_text("tag", tag, _MAX_TAG, True)
+        result = self.po.call("POST", "receipts/cancel_by_tag/" + quote(tag) + ".json")
+        return result.data.get("canceled")
