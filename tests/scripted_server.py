@@ -34,16 +34,19 @@ OK = {"status": 1, "request": "0f8d1c2a-aaaa-bbbb-cccc-1234567890ab"}
 
 
 class ScriptedServer:
-    def __init__(self, max_seconds=30):
+    def __init__(self, max_seconds=30, ssl_context=None):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.ssl_context = ssl_context
+        self.url = "%s://127.0.0.1:%d" % ("https" if ssl_context else "http", self.port)
         self.replies = []  # raw bytes, or a callable(conn) for misbehaviour
         self.default = reply(200, OK)
         self.requests = []
+        self.connections = 0
+        self.keepalive = False  # serve further scripted replies on the same connection
         self.deadline = time.monotonic() + max_seconds
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -58,12 +61,17 @@ class ScriptedServer:
             with conn:
                 conn.settimeout(5)
                 try:
+                    if self.ssl_context:
+                        conn = self.ssl_context.wrap_socket(conn, server_side=True)
                     self._handle(conn)
+                    while self.keepalive and self.replies:
+                        self._handle(conn)
                 except OSError:
                     pass
         self.sock.close()
 
     def _handle(self, conn):
+        self.connections += 1
         f = conn.makefile("rb")
         line = f.readline()
         headers = {}

@@ -65,3 +65,8 @@ class UnknownOutcomeError(PushoverError):
 
     retry = None
     retry_after = 5
+
+
+class TLSError(PushoverError):
+    """The server's certificate could not be verified (or the clock is unset): resending to
+    the same server cannot help until the trust roots, the host name or the clock are fixed."""

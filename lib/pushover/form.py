@@ -130,6 +130,10 @@ class Source:
             raise FieldError("attachment_size", "must be a whole number of bytes")
         self.name = name
 
+    @property
+    def restartable(self):
+        return not hasattr(self.obj, "read") or self.start is not None
+
     def sniff(self):
         """The image type from the first bytes (reads 12 bytes at most, then rewinds)."""
         obj = self.obj
@@ -214,6 +218,11 @@ class Form:
         for name, value in pairs:
             length += len(self._part_head(name)) + len(value.encode()) + 2
         self.length = length
+
+    @property
+    def restartable(self):
+        """Whether chunks() can produce the body again (for a resend)."""
+        return self.attachment is None or self.attachment[1].restartable
 
     def _part_head(self, name, extra=""):
         return ("--" + self.boundary + '\r\nContent-Disposition: form-data; name="' + name

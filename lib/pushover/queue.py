@@ -1,0 +1,234 @@
+"""A durable queue on flash: alerts survive resets, power cuts and Wi-Fi outages.
+
+    from pushover.queue import Queue
+    q = Queue("/pushover.q")
+    q.put("Door open", title="Garage")     # on flash before put() returns
+    q.flush(po)                            # sends in order while the network lets it
+
+The file is an append-only log, one record a line: `<crc32> <json>`. The JSON is
+`["M", id, message, fields]` (a message accepted), `["D", id]` (sent: done) or
+`["X", id, reason]` (set aside: the server refused it). A power cut in the middle of a write
+leaves at most one incomplete last line, which fails its checksum and is ignored; bytes
+corrupted elsewhere lose only the record they hit. When nothing is pending the log is emptied,
+and when it grows large it is rewritten to a temporary file then renamed over the old one, so
+either the old or the new log is whole at every instant.
+
+Attachments are kept by path, never copied: the file must still be there at flush time.
+At the bound (`max_messages`), `put()` raises QueueFullError (`on_full="refuse"`, the default)
+or sets the oldest pending message aside to make room (`on_full="drop_oldest"`).
+"""
+
+import json
+import os
+
+from micropython import const
+
+from .errors import (
+    FieldError,
+    PushoverError,
+    QuotaError,
+    RejectedError,
+    TemporaryError,
+    UnknownOutcomeError,
+)
+
+_COMPACT_BYTES = const(8192)
+
+try:
+    from binascii import crc32
+except ImportError:  # a port built without crc32
+    def crc32(data):
+        import hashlib
+
+        return int.from_bytes(hashlib.sha256(data).digest()[:4], "big")
+
+
+class QueueFullError(PushoverError):
+    """The queue holds `max_messages` pending messages; the new one was not added."""
+
+    retry = True
+
+
+def _record(item):
+    body = json.dumps(item).encode()
+    return ("%08x " % (crc32(body) & 0xFFFFFFFF)).encode() + body + b"\n"
+
+
+def _parse(line):
+    """The record in one line, or None if it is incomplete or corrupt."""
+    if len(line) < 11 or line[-1:] != b"\n" or line[8:9] != b" ":
+        return None
+    body = line[9:-1]
+    try:
+        if int(line[:8], 16) != crc32(body) & 0xFFFFFFFF:
+            return None
+        item = json.loads(body)
+    except (ValueError, UnicodeError):
+        return None
+    if isinstance(item, list) and item and item[0] in ("M", "D", "X"):
+        return item
+    return None
+
+
+def _sync():
+    try:
+        os.sync()
+    except (AttributeError, OSError):
+        pass
+
+
+class Queue:
+    def __init__(self, path, max_messages=50, on_full="refuse"):
+        if on_full not in ("refuse", "drop_oldest"):
+            raise FieldError("on_full", "must be 'refuse' or 'drop_oldest'")
+        self.path = path
+        self.max_messages = max_messages
+        self.on_full = on_full
+        self._recover()
+
+    def _read(self):
+        """(pending {id: [message, fields]} in order, set-aside [(id, reason)], next id)."""
+        pending = {}
+        order = []
+        aside = []
+        next_id = 1
+        try:
+            f = open(self.path, "rb")
+        except OSError:
+            return [], [], 1
+        with f:
+            while True:
+                line = f.readline()
+                if not line:
+                    break
+                item = _parse(line)
+                if item is None:
+                    continue
+                rid = item[1]
+                next_id = max(next_id, rid + 1)
+                if item[0] == "M":
+                    pending[rid] = item
+                    order.append(rid)
+                elif rid in pending:
+                    if item[0] == "X":
+                        aside.append((rid, item[2], pending[rid]))
+                    del pending[rid]
+        return [pending[i] for i in order if i in pending], aside, next_id
+
+    def _recover(self):
+        """On start: a log whose last line was cut is rewritten whole (old data kept)."""
+        items, _, self._next = self._read()
+        try:
+            size = os.stat(self.path)[6]
+        except OSError:
+            return
+        with open(self.path, "rb") as f:
+            if size:
+                f.seek(size - 1)
+                whole = f.read(1) == b"\n"
+            else:
+                whole = True
+        if not whole:
+            self._rewrite(items)
+
+    def _append(self, item):
+        with open(self.path, "ab") as f:
+            f.write(_record(item))
+            f.flush()
+        _sync()
+
+    def _rewrite(self, items):
+        tmp = self.path + ".tmp"
+        with open(tmp, "wb") as f:
+            for item in items:
+                f.write(_record(item))
+            f.flush()
+        _sync()
+        os.rename(tmp, self.path)  # atomic on LittleFS: the old log is whole until here
+        _sync()
+
+    def pending(self):
+        """[(id, message, fields)] not yet sent, oldest first."""
+        return [(i[1], i[2], i[3]) for i in self._read()[0]]
+
+    def set_aside(self):
+        """[(id, reason, message)] the server refused (never resent)."""
+        return [(rid, reason, item[2]) for rid, reason, item in self._read()[1]]
+
+    def __len__(self):
+        return len(self._read()[0])
+
+    def put(self, message, po=None, **fields):
+        """Add a message; it is on flash when this returns. With `po`, the fields are checked
+        first (FieldError before anything is written). Returns the message's id."""
+        if "attachment" in fields and not isinstance(fields["attachment"], str):
+            raise FieldError("attachment", "a queued attachment must be a file path")
+        if "attachment_base64" in fields and not isinstance(fields["attachment_base64"], str):
+            raise FieldError("attachment_base64", "a queued attachment must be a file path")
+        if po is not None:
+            po.form(message, **fields)  # checks every field; raises FieldError
+        items = self._read()[0]
+        if len(items) >= self.max_messages:
+            if self.on_full == "refuse":
+                raise QueueFullError("queue full: " + str(self.max_messages)
+                                     + " messages pending; this one was not added")
+            self._append(["X", items[0][1], "dropped: queue full"])
+        rid = self._next
+        self._next += 1
+        self._append(["M", rid, message, fields])
+        return rid
+
+    def flush(self, po, on_unknown="resend", limit=None):
+        """Send pending messages in order, until one fails temporarily.
+
+        Sent: removed. Refused by the server (RejectedError, FieldError): set aside with the
+        reason. TemporaryError or QuotaError: stop; it and the rest stay, in order.
+        UnknownOutcomeError: `on_unknown="resend"` keeps it for the next flush (it may then
+        arrive twice); `"drop"` sets it aside. Returns (sent, set_aside, left, last error).
+        """
+        if on_unknown not in ("resend", "drop"):
+            raise FieldError("on_unknown", "must be 'resend' or 'drop'")
+        sent = aside = 0
+        error = None
+        items = self._read()[0]
+        for n, (_, rid, message, fields) in enumerate(items):
+            if limit is not None and n >= limit:
+                break
+            try:
+                po.send(message, **fields)
+            except (RejectedError, FieldError) as e:
+                self._append(["X", rid, str(e)])
+                aside += 1
+                continue
+            except UnknownOutcomeError as e:
+                error = e
+                if on_unknown == "drop":
+                    self._append(["X", rid, "outcome unknown: " + str(e)])
+                    aside += 1
+                    continue
+                break
+            except (TemporaryError, QuotaError) as e:
+                error = e
+                break
+            self._append(["D", rid])
+            sent += 1
+        left = len(items) - sent - aside
+        self._compact(left)
+        return sent, aside, left, error
+
+    def _compact(self, left):
+        try:
+            size = os.stat(self.path)[6]
+        except OSError:
+            return
+        items, aside, _ = self._read()
+        if size > _COMPACT_BYTES or (size and not items and not aside):
+            keep = list(items)
+            for rid, reason, item in aside:
+                keep += [item, ["X", rid, reason]]
+            keep.sort(key=lambda record: record[1] * 2 + (record[0] == "X"))  # M before its X
+            self._rewrite(keep)
+
+    def clear_set_aside(self):
+        """Forget the messages the server refused."""
+        self._rewrite(self._read()[0])

@@ -1,0 +1,285 @@
+"""A small HTTP/1.1 transport on sockets, for what the firmware's `urequests` cannot do:
+verified TLS (`verify=True`), one keep-alive connection for many requests (a queue flush), and
+chunked replies on any firmware.
+
+    from pushover.sock import SocketTransport
+    po = Pushover(TOKEN, USER, transport=SocketTransport(verify=True))
+
+Verification uses the roots in pushover/roots.pem (DigiCert Global Root G2 and Global Root CA,
+which Pushover's certificates chain to) or the PEM/DER `cadata` given. mbedTLS checks
+certificate dates, so the clock must be set: if it is not, NTP is tried once, else a TLSError
+says what to do.
+"""
+
+import socket
+
+from micropython import const
+
+from .errors import TemporaryError, TLSError, UnknownOutcomeError
+from .http import REPLY_CAP, _int_or_none, read_body, scrub
+
+_MAX_HEADERS = const(40)
+_MAX_LINE = const(1024)
+_MIN_YEAR = const(2024)
+_WANTED = ("content-length", "transfer-encoding", "connection", "location",
+           "x-limit-app-limit", "x-limit-app-remaining", "x-limit-app-reset")
+
+
+def default_roots():
+    """The bundled trust roots (PEM), read from the file next to this module."""
+    path = __file__.rsplit("/", 1)[0] + "/roots.pem" if "/" in __file__ else "roots.pem"
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def clock_is_set():
+    import time
+
+    return time.gmtime()[0] >= _MIN_YEAR
+
+
+def ensure_clock():
+    """Certificates cannot be checked by a board that thinks it is 2000: set it by NTP."""
+    if clock_is_set():
+        return
+    try:
+        import ntptime
+
+        ntptime.settime()
+    except Exception:  # no ntptime, no network, no answer: said below
+        pass
+    if not clock_is_set():
+        raise TLSError("the board's clock is not set, so certificates cannot be checked: "
+                       "connect to Wi-Fi and call ntptime.settime() before a verified send")
+
+
+def tls_wrap(sock, host, cadata):
+    """Wrap with certificate and host name checks, on MicroPython's `tls` or CPython's `ssl`."""
+    try:
+        import tls  # MicroPython 1.23+
+
+        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = tls.CERT_REQUIRED
+        ctx.load_verify_locations(cadata)  # positional: `cadata=` raises on MicroPython
+        return ctx.wrap_socket(sock, server_hostname=host)
+    except ImportError:
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and host name checks
+        if isinstance(cadata, (bytes, bytearray)) and cadata.lstrip()[:5] == b"-----":
+            cadata = cadata.decode()
+        ctx.load_verify_locations(cadata=cadata)
+        return ctx.wrap_socket(sock, server_hostname=host)
+
+
+class _Stream:
+    """write/read/readline over a CPython socket; MicroPython sockets have them already."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.rfile = sock.makefile("rb")
+
+    def write(self, data):
+        self.sock.sendall(data)
+
+    def read(self, n):
+        return self.rfile.read(n)
+
+    def readline(self):
+        return self.rfile.readline(_MAX_LINE)
+
+    def close(self):
+        self.rfile.close()
+        self.sock.close()
+
+
+def _split_url(url):
+    scheme, _, rest = url.partition("://")
+    hostport, _, path = rest.partition("/")
+    host, _, port = hostport.partition(":")
+    if scheme not in ("http", "https") or not host:
+        raise TemporaryError("unsupported URL: " + scheme)
+    return scheme == "https", host, int(port) if port else (443 if scheme == "https" else 80), \
+        "/" + path
+
+
+class SocketTransport:
+    """HTTP/1.1 over one socket, reused while the server keeps it open (`keepalive`).
+
+    `verify`: check the certificate chain and host name (https only) against `cadata` (PEM or
+    DER bytes; default: the bundled roots). `connect` makes the TCP socket (tests pass fakes).
+    """
+
+    def __init__(self, verify=False, cadata=None, keepalive=True, reply_cap=REPLY_CAP,
+                 connect=None):
+        self.verify = verify
+        self.cadata = cadata
+        self.keepalive = keepalive
+        self.reply_cap = reply_cap
+        self.connect = connect or self._connect
+        self._conn = None  # (key, stream)
+        self.connections = 0  # opened so far (for measurements)
+
+    def _connect(self, host, port, timeout):
+        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
+        sock = socket.socket(ai[0], socket.SOCK_STREAM, ai[2])
+        try:
+            sock.settimeout(timeout)
+            sock.connect(ai[-1])
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _open(self, tls, host, port, timeout):
+        key = (tls, host, port)
+        if self._conn is not None and self._conn[0] == key:
+            return self._conn[1], True
+        self.close()
+        if tls and self.verify:
+            ensure_clock()
+        sock = self.connect(host, port, timeout)
+        try:
+            if tls:
+                if self.verify:
+                    sock = tls_wrap(sock, host, self.cadata or default_roots())
+                else:
+                    sock = _unverified(sock, host)
+        except OSError as e:
+            sock.close()
+            raise TLSError("TLS with " + host + " failed: " + str(e)) from None
+        stream = sock if hasattr(sock, "readline") else _Stream(sock)
+        self.connections += 1
+        self._conn = (key, stream)
+        return stream, False
+
+    def close(self):
+        if self._conn is not None:
+            try:
+                self._conn[1].close()
+            except OSError:
+                pass
+            self._conn = None
+
+    def request(self, method, url, form=None, timeout=None, secrets=()):
+        tls, host, port, path = _split_url(url)
+        while True:
+            try:
+                stream, reused = self._open(tls, host, port, timeout)
+            except OSError as e:
+                raise TemporaryError("cannot connect to " + host + ": "
+                                     + scrub(e, secrets)) from None
+            try:
+                return self._exchange(stream, method, host, path, form, reused, secrets)
+            except _Stale:
+                # the server had closed the idle connection before it saw the request: send
+                # again once on a new connection (the request never arrived)
+                self.close()
+                if form is not None and not form.restartable:
+                    raise UnknownOutcomeError("the kept-alive connection broke and the "
+                                              "attachment stream cannot be replayed") from None
+            except BaseException:
+                self.close()
+                raise
+
+    def _exchange(self, stream, method, host, path, form, reused, secrets):
+        head = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n"
+        if form is not None:
+            head += ("Content-Type: " + form.content_type + "\r\nContent-Length: "
+                     + str(form.length) + "\r\n")
+        head += "Connection: " + ("keep-alive" if self.keepalive else "close") + "\r\n\r\n"
+        sent = form is None
+        try:
+            stream.write(head.encode())
+            if form is not None:
+                chunks = form.chunks()
+                try:
+                    for chunk in chunks:
+                        stream.write(chunk)
+                finally:
+                    chunks.close()
+                sent = form.sent
+            return self._reply(stream, secrets)
+        except OSError as e:
+            if form is not None and form.error is not None:
+                raise form.error from None
+            why = scrub(type(e).__name__ + " " + str(e), secrets)
+            if _is_tls_failure(e):
+                raise TLSError("TLS with " + host + " failed: " + why) from None
+            if reused and _nothing_read(e):
+                raise _Stale() from None
+            if sent:
+                raise UnknownOutcomeError("the request was sent but no reply came (" + why
+                                          + "); it may have been delivered") from None
+            raise TemporaryError("network error before the request was sent: " + why) from None
+
+    def _reply(self, stream, secrets):
+        line = stream.readline()
+        if not line:
+            raise OSError("connection closed before the reply")
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise OSError("not an HTTP reply")
+        status = int(parts[1])
+        headers = {}
+        for _ in range(_MAX_HEADERS):
+            line = stream.readline()
+            if not line or line == b"\r\n":
+                break
+            name, _, value = line.partition(b":")
+            name = name.strip().lower().decode()
+            if name in _WANTED:
+                headers[name] = value.strip().decode()
+        else:
+            raise OSError("too many reply headers")
+        if "location" in headers:
+            from .errors import RejectedError
+
+            raise RejectedError("the server answered with a redirect, which is not followed; "
+                                "check api_url")
+        try:
+            body = read_body(stream, headers, self.reply_cap)
+        except ValueError as e:
+            if 200 <= status < 300:
+                raise UnknownOutcomeError("accepted, but the reply could not be read: "
+                                          + scrub(e, secrets)) from None
+            body = b""
+            self.close()
+        keep = (self.keepalive and parts[0] == b"HTTP/1.1"
+                and headers.get("connection", "").lower() != "close"
+                and (_int_or_none(headers.get("content-length")) is not None
+                     or "chunked" in headers.get("transfer-encoding", "")))
+        if not keep:
+            self.close()
+        return status, headers, body
+
+
+def _unverified(sock, host):
+    try:
+        import tls
+
+        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+        ctx.verify_mode = tls.CERT_NONE
+        return ctx.wrap_socket(sock, server_hostname=host)
+    except ImportError:
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx.wrap_socket(sock, server_hostname=host)
+
+
+def _is_tls_failure(e):
+    name = type(e).__name__
+    return "SSL" in name or "Certificate" in name or "MBEDTLS" in str(e)
+
+
+class _Stale(Exception):
+    pass
+
+
+def _nothing_read(e):
+    """A reused keep-alive connection that the server had already closed."""
+    code = getattr(e, "errno", None)
+    return code in (32, 104) or "closed before the reply" in str(e)  # EPIPE, ECONNRESET
