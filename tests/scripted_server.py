@@ -11,7 +11,7 @@ import threading
 import time
 
 
-def reply(status=200, body=None, headers=(), chunked=False):
+def reply(status=200, body=None, headers=(), chunked=False, close=True):
     """Raw reply bytes; `body` a dict (sent as JSON) or bytes."""
     if isinstance(body, dict):
         body = json.dumps(body).encode()
@@ -26,7 +26,7 @@ def reply(status=200, body=None, headers=(), chunked=False):
     else:
         head.append("Content-Length: %d" % len(body))
         payload = body
-    head.append("Connection: close")
+    head.append("Connection: close" if close else "Connection: keep-alive")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
 
 
@@ -58,6 +58,8 @@ class ScriptedServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
+            self.connections += 1
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with conn:
                 conn.settimeout(5)
                 try:
@@ -71,7 +73,6 @@ class ScriptedServer:
         self.sock.close()
 
     def _handle(self, conn):
-        self.connections += 1
         f = conn.makefile("rb")
         line = f.readline()
         headers = {}

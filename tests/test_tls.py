@@ -9,12 +9,12 @@ import sys
 
 import pytest
 import trustme
-from scripted_server import OK, ScriptedServer, reply
 
 from pushover import Pushover, TemporaryError
 from pushover import sock as sock_module
 from pushover.errors import TLSError
 from pushover.sock import SocketTransport, default_roots
+from scripted_server import OK, ScriptedServer, reply
 
 TOKEN = "aToken0123456789abcdefghijKLMN"
 USER = "uUser0123456789abcdefghijKLMNO"

@@ -239,13 +239,19 @@ class Form:
     def _tail(self):
         return ("\r\n--" + self.boundary + "--\r\n").encode()
 
-    def chunks(self):
-        """The body, as chunks that stay valid only until the next one is asked for."""
+    def chunks(self, prefix=None):
+        """The body, as chunks that stay valid only until the next one is asked for.
+
+        `prefix` (bytes, e.g. the request head) goes out first through the same buffer, so a
+        small request leaves in one write.
+        """
         self.sent = False
         self.error = None
         self._buf = buf = bytearray(self.bufsize)
         self._mv = memoryview(buf)
         self._n = 0
+        if prefix:
+            yield from self._put(prefix)
         if self.attachment is None:
             sep = b""
             for name, value in self.pairs:

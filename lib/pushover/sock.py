@@ -190,9 +190,10 @@ class SocketTransport:
         head += "Connection: " + ("keep-alive" if self.keepalive else "close") + "\r\n\r\n"
         sent = form is None
         try:
-            stream.write(head.encode())
-            if form is not None:
-                chunks = form.chunks()
+            if form is None:
+                stream.write(head.encode())
+            else:
+                chunks = form.chunks(head.encode())
                 try:
                     for chunk in chunks:
                         stream.write(chunk)

@@ -39,3 +39,53 @@ class FakeTransport:
                            "declared": form.length if form else 0})
         r = self.reply
         return r.status, r.headers, r.body
+
+
+def tmpdir():
+    """A writable folder: /tmp under MicroPython (mapped by the runner), a fresh one on CPython."""
+    import sys
+
+    if sys.implementation.name == "micropython":
+        return "/tmp"
+    import tempfile
+
+    return tempfile.mkdtemp()
+
+
+def remove(path):
+    import os
+
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def read_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def write_bytes(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+class ScriptedPo:
+    """Stands in for Pushover in queue tests: send() fails or succeeds as scripted."""
+
+    def __init__(self, outcomes=()):
+        self.outcomes = list(outcomes)
+        self.sent = []
+
+    def form(self, message, **fields):
+        return None
+
+    def send(self, message, **fields):
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if outcome is not None:
+            raise outcome
+        self.sent.append(message)

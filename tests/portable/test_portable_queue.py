@@ -1,0 +1,157 @@
+"""The durable queue under power cuts and corruption, on CPython and MicroPython alike: a cut
+at any byte of any write leaves every message accepted before that write readable and the
+queue usable; corrupted bytes lose only the record they hit."""
+
+from fakes import ScriptedPo, read_bytes, remove, tmpdir, write_bytes
+
+from pushover.errors import RejectedError, TemporaryError, UnknownOutcomeError
+from pushover.queue import Queue, QueueFullError
+
+MESSAGES = ["first", "second \u00e9\n2", "third & \"q\"", "fourth"]
+
+
+def fresh(name):
+    path = tmpdir() + "/" + name
+    remove(path)
+    remove(path + ".tmp")
+    return path
+
+
+def test_order_and_removal():
+    path = fresh("q_order")
+    q = Queue(path)
+    for m in MESSAGES:
+        q.put(m, title="t")
+    po = ScriptedPo()
+    assert q.flush(po)[:3] == (4, 0, 0)
+    assert po.sent == MESSAGES
+    assert len(Queue(path)) == 0
+    assert read_bytes(path) == b"", "an empty queue leaves an empty log"
+
+
+def test_temporary_failure_keeps_the_rest_in_order():
+    path = fresh("q_temp")
+    q = Queue(path)
+    for m in MESSAGES:
+        q.put(m)
+    po = ScriptedPo([None, TemporaryError("down")])
+    sent, aside, left, error = q.flush(po)
+    assert (sent, aside, left) == (1, 0, 3) and isinstance(error, TemporaryError)
+    assert [m for _, m, _ in Queue(path).pending()] == MESSAGES[1:]
+    po = ScriptedPo()
+    Queue(path).flush(po)
+    assert po.sent == MESSAGES[1:]
+
+
+def test_rejected_is_set_aside_with_reason():
+    path = fresh("q_rej")
+    q = Queue(path)
+    for m in MESSAGES[:3]:
+        q.put(m)
+    po = ScriptedPo([None, RejectedError("rejected (HTTP 400): user identifier is invalid")])
+    assert q.flush(po)[:3] == (2, 1, 0)
+    aside = Queue(path).set_aside()
+    assert len(aside) == 1 and aside[0][2] == MESSAGES[1] and "user identifier" in aside[0][1]
+    assert Queue(path).pending() == []
+
+
+def test_unknown_outcome_policy():
+    path = fresh("q_unk")
+    q = Queue(path)
+    q.put("maybe")
+    assert q.flush(ScriptedPo([UnknownOutcomeError("?")]))[:3] == (0, 0, 1)
+    assert q.flush(ScriptedPo([UnknownOutcomeError("?")]), on_unknown="drop")[:3] == (0, 1, 0)
+
+
+def test_bound():
+    path = fresh("q_full")
+    q = Queue(path, max_messages=2)
+    q.put("a")
+    q.put("b")
+    try:
+        q.put("c")
+        raise AssertionError("no QueueFullError")
+    except QueueFullError:
+        pass
+    assert [m for _, m, _ in q.pending()] == ["a", "b"]
+    q = Queue(path, max_messages=2, on_full="drop_oldest")
+    q.put("c")
+    assert [m for _, m, _ in q.pending()] == ["b", "c"]
+    assert q.set_aside()[0][1] == "dropped: queue full"
+
+
+def test_attachments_are_paths_only():
+    q = Queue(fresh("q_att"))
+    try:
+        q.put("x", attachment=b"\xff\xd8\xff")
+        raise AssertionError("bytes attachment accepted")
+    except ValueError:
+        pass
+    q.put("x", attachment="/photo.jpg")
+    assert q.pending()[0][2] == {"attachment": "/photo.jpg"}
+
+
+def test_power_cut_at_every_byte_of_every_write():
+    path = fresh("q_cut")
+    accepted = []
+    po = ScriptedPo()
+    checked = 0
+    steps = [("put", m) for m in MESSAGES] + [("flush", 2), ("put", "fifth"), ("flush", 9)]
+    for op, arg in steps:
+        before = read_bytes(path)
+        expected_before = list(accepted)
+        if op == "put":
+            Queue(path).put(arg)
+            accepted.append(arg)
+        else:
+            po.sent = []
+            Queue(path).flush(po, limit=arg)
+            del accepted[: len(po.sent)]
+        after = read_bytes(path)
+        if not after.startswith(before):
+            continue  # a rewrite (compaction): covered by the next test
+        for cut in range(len(before), len(after)):
+            write_bytes(path, after[:cut])
+            survivors = [m for _, m, _ in Queue(path).pending()]
+            # everything accepted before the write is there; the message being written may be
+            # there only if its record is whole; a message being removed may still be there
+            assert all(m in survivors for m in expected_before if m in accepted), (op, cut)
+            assert all(m in expected_before or m == arg for m in survivors), (op, cut)
+            checked += 1
+        write_bytes(path, after)
+    assert checked > 200
+    # still usable after all of that
+    Queue(path).put("after")
+    assert [m for _, m, _ in Queue(path).pending()][-1] == "after"
+
+
+def test_power_cut_during_compaction():
+    path = fresh("q_compact")
+    q = Queue(path)
+    for m in MESSAGES:
+        q.put(m)
+    q.flush(ScriptedPo(), limit=1)
+    old = read_bytes(path)
+    pending = [m for _, m, _ in Queue(path).pending()]
+    # the rewrite goes to path.tmp first: a cut anywhere there leaves the old log whole
+    for cut in range(0, len(old), 7):
+        write_bytes(path + ".tmp", old[:cut])
+        assert [m for _, m, _ in Queue(path).pending()] == pending
+    q.clear_set_aside()  # a real rewrite, then rename
+    assert [m for _, m, _ in Queue(path).pending()] == pending
+
+
+def test_corrupted_bytes_lose_only_their_record():
+    path = fresh("q_rot")
+    q = Queue(path)
+    for m in MESSAGES:
+        q.put(m)
+    good = read_bytes(path)
+    starts = [0] + [i + 1 for i in range(len(good) - 1) if good[i] == 10]
+    for n, start in enumerate(starts):
+        for offset in (0, 5, 12, 20):
+            data = bytearray(good)
+            data[start + offset] ^= 0x55
+            write_bytes(path, bytes(data))
+            survivors = [m for _, m, _ in Queue(path).pending()]
+            assert survivors == [m for i, m in enumerate(MESSAGES) if i != n], (n, offset)
