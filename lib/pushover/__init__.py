@@ -59,16 +59,16 @@ class Pushover:
         """Send one message; returns a Result or raises a PushoverError (see errors.py)."""
         return self.request("POST", "messages.json", self.form(message, **fields))
 
-    def call(self, method, path, **fields):
+    def call(self, method, path, pairs=()):
         """An API call other than a message: GET with the token in the query, or POST a form of
-        the token plus `fields` (pairs already checked by the caller)."""
+        the token plus `pairs` ((name, value) already checked; None values are left out)."""
         if method == "GET":
             return self.request("GET", path + "?token=" + self._token)
-        pairs = [("token", self._token)]
-        for name in fields:
-            if fields[name] is not None:
-                pairs.append((name, str(fields[name])))
-        return self.request(method, path, Form(pairs, None, self.bufsize))
+        form = [("token", self._token)]
+        for name, value in pairs:
+            if value is not None:
+                form.append((name, str(value)))
+        return self.request(method, path, Form(form, None, self.bufsize))
 
     def request(self, method, path, form=None):
         """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""

@@ -15,8 +15,9 @@ def validate_user(po, user=None, device=None):
         from .errors import FieldError
 
         raise FieldError("user", "is required: give it to Pushover() or to validate_user()")
-    return po.call("POST", "users/validate.json", user=user,
-                   device=None if device is None else check_devices(device))
+    if device is not None:
+        device = check_devices(device)
+    return po.call("POST", "users/validate.json", (("user", user), ("device", device)))
 
 
 def sounds(po):

@@ -34,9 +34,11 @@ def glance(po, title=None, text=None, subtext=None, count=None, percent=None, us
     user = po._user if user is None else check_users(user)
     if user is None:
         raise FieldError("user", "is required: give it to Pushover() or to glance()")
-    return po.call("POST", "glances.json", user=user,
-                   device=None if device is None else check_devices(device), title=title,
-                   text=text, subtext=subtext, count=count, percent=percent)
+    if device is not None:
+        device = check_devices(device)
+    return po.call("POST", "glances.json", (
+        ("user", user), ("device", device), ("title", title), ("text", text),
+        ("subtext", subtext), ("count", count), ("percent", percent)))
 
 
 class GlanceBudget:
