@@ -1,0 +1,72 @@
+"""Guest script (MicroPython): send one message whose attachment is the file /tmp/att.bin
+through a transport that only counts bytes, and print what the send allocated.
+
+    send_memory.py SIZE BUFSIZE [stream|naive]
+
+The collector is off for the whole run (the WASI build's collector is not reliable, see
+tools/mpyrun.py), so gc.mem_alloc() counts every byte allocated, freed or not: a heap of H
+bytes passes only if imports plus the send allocate less than H in total. "naive" builds the
+whole body in RAM first, as most clients do, for comparison.
+"""
+
+import gc
+import sys
+
+gc.disable()
+
+from pushover import Pushover  # noqa: E402
+
+TOKEN = "aToken0123456789abcdefghijKLMN"
+USER = "uUser0123456789abcdefghijKLMNO"
+PATH = "/tmp/att.bin"
+
+
+class Counting:
+    def __init__(self):
+        self.length = 0
+        self.chunks = 0
+
+    def request(self, method, url, form=None, timeout=None, secrets=()):
+        length = 0
+        chunks = 0
+        for chunk in form.chunks():
+            length += len(chunk)
+            chunks += 1
+        self.length = length
+        self.chunks = chunks
+        return 200, {}, b'{"status":1,"request":"r"}'
+
+
+class Naive(Counting):
+    """The body built whole in RAM, then sent: the attachment read into a bytes object, and
+    the body assembled by concatenation."""
+
+    def request(self, method, url, form=None, timeout=None, secrets=()):
+        with open(PATH, "rb") as f:
+            data = f.read()
+        head = form._attachment_head()
+        for name, value in reversed(form.pairs):
+            head = form._part_head(name) + value.encode() + b"\r\n" + head
+        body = head + data + form._tail()
+        self.length = len(body)
+        self.chunks = 1
+        return 200, {}, b'{"status":1,"request":"r"}'
+
+
+def main():
+    size = int(sys.argv[1])
+    bufsize = int(sys.argv[2])
+    mode = sys.argv[3] if len(sys.argv) > 3 else "stream"
+    transport = Naive() if mode == "naive" else Counting()
+    po = Pushover(TOKEN, USER, transport=transport, bufsize=bufsize)
+    before = gc.mem_alloc()
+    result = po.send("Motion at the door", title="camera", attachment=PATH,
+                     attachment_type="image/jpeg")
+    after = gc.mem_alloc()
+    if result.request != "r":
+        raise SystemExit("bad result")
+    print("size=%d length=%d chunks=%d alloc=%d total=%d" % (
+        size, transport.length, transport.chunks, after - before, after))
+
+
+main()

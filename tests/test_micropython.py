@@ -1,0 +1,123 @@
+"""The device code under real MicroPython (the WASI build, tools/mpyrun.py), from source and
+from .mpy files compiled by mpy-cross: the portable suite, bodies byte-for-byte equal to
+CPython's, and the memory bound.
+
+About the memory figures: the WASI build's garbage collector was seen to free live objects
+(corrupted values, out-of-bounds traps) when it runs mid-test, so the memory tests turn it off
+(gc.disable()). Then gc.mem_alloc() counts every byte ever allocated, and a run passes under a
+heap of H bytes only if imports plus the send allocate less than H in total: a stricter bound
+than the peak a board with a working collector needs.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mpyrun import compile_mpy, run_micropython
+
+ROOT = Path(__file__).resolve().parent.parent
+LIB = ROOT / "lib"
+PORTABLE = ROOT / "tests" / "portable"
+SEND_MEMORY = ROOT / "tests" / "mpy" / "send_memory.py"
+
+# The smallest heap that streams a 5 MB attachment (gc off, imports from source: 60,416 bytes
+# when measured; from .mpy: 45,056) plus a margin of about 4 KB. If the heap needed grew with
+# the attachment, the larger sizes would fail here.
+HEAP_SOURCE = 64 * 1024
+HEAP_MPY = 48 * 1024
+SIZES = (0, 100_000, 1_000_000, 5_000_000)
+
+
+@pytest.fixture(scope="module")
+def mpy_lib(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mpy") / "lib"
+    files = compile_mpy(LIB, out)
+    assert any(f.name == "__init__.mpy" for f in files)
+    # data files travel with the compiled package
+    for data in (LIB / "pushover").glob("*.pem"):
+        (out / "pushover" / data.name).write_bytes(data.read_bytes())
+    assert not list(out.rglob("*.py")), "the .mpy run must not fall back to sources"
+    return out
+
+
+def lib_variants(mpy_lib):
+    return {"source": LIB, "mpy": mpy_lib}
+
+
+@pytest.mark.parametrize("variant", ["source", "mpy"])
+def test_portable_suite(variant, mpy_lib):
+    lib = lib_variants(mpy_lib)[variant]
+    res = run_micropython(PORTABLE / "run.py", heap="64M", paths=[lib, PORTABLE], timeout=120)
+    print(res.stdout, res.stderr)
+    assert res.ok, res.stdout + res.stderr
+    passed = re.search(r"(\d+) passed, 0 failed", res.stdout)
+    assert passed and int(passed.group(1)) >= 20
+
+
+def test_bodies_byte_for_byte_equal_to_cpython(mpy_lib):
+    script = ("from test_portable_core import body_digests\n"
+              "for n, h in body_digests():\n    print(n, h)\n")
+    res = run_micropython(script, heap="8M", paths=[LIB, PORTABLE])
+    assert res.ok, res.stderr
+    sys.path.insert(0, str(PORTABLE))
+    from test_portable_core import body_digests
+
+    cpython = ["%d %s" % pair for pair in body_digests()]
+    assert res.stdout.split("\n")[: len(cpython)] == cpython
+
+
+def send_once(lib, tmp_path, size, heap, mode="stream", bufsize=1024):
+    with open(tmp_path / "att.bin", "wb") as f:
+        f.write(b"\xff\xd8\xff")
+        f.truncate(max(size, 3))  # sparse: nothing of the bulk is written or read on the host
+    return run_micropython(SEND_MEMORY, heap=heap, paths=[lib],
+                           mounts={"/tmp": tmp_path}, args=[str(size), str(bufsize), mode])
+
+
+def parse(res):
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", res.stdout)}
+
+
+@pytest.mark.parametrize("variant,heap", [("source", HEAP_SOURCE), ("mpy", HEAP_MPY)])
+def test_heap_does_not_grow_with_the_attachment(variant, heap, mpy_lib, tmp_path):
+    lib = lib_variants(mpy_lib)[variant]
+    allocs = {}
+    for size in SIZES:
+        res = send_once(lib, tmp_path, size, heap)
+        assert res.ok, "size %d failed under a %d-byte heap: %s" % (size, heap, res.stderr)
+        got = parse(res)
+        assert got["length"] > size
+        allocs[size] = got
+    print({s: (v["alloc"], v["chunks"]) for s, v in allocs.items()})
+    # bytes allocated per chunk in the steady state: zero. 100 KB and 5 MB differ by ~4800
+    # chunks and allocate the same bytes.
+    assert allocs[5_000_000]["alloc"] == allocs[100_000]["alloc"]
+    assert allocs[5_000_000]["chunks"] - allocs[100_000]["chunks"] > 4700
+    # a message with no attachment bytes needs at most one slice less
+    assert abs(allocs[0]["alloc"] - allocs[5_000_000]["alloc"]) <= 64
+
+
+def test_the_bound_can_fail(mpy_lib, tmp_path):
+    """The naive way (whole body in RAM) does not fit the same heap even at 100 KB, and the
+    streaming send fails on a heap well under what it needs: the bound is real."""
+    res = send_once(LIB, tmp_path, 100_000, HEAP_SOURCE, mode="naive")
+    assert not res.ok and "MemoryError" in res.stderr
+    res = send_once(LIB, tmp_path, 0, HEAP_SOURCE - 16 * 1024)
+    assert not res.ok and "MemoryError" in res.stderr
+
+
+def test_bufsize_sets_the_chunk(mpy_lib, tmp_path):
+    small = parse(send_once(LIB, tmp_path, 100_000, "256K", bufsize=256))
+    large = parse(send_once(LIB, tmp_path, 100_000, "256K", bufsize=4096))
+    assert small["chunks"] > 3.5 * large["chunks"]
+    assert large["alloc"] - small["alloc"] > 3500  # the one buffer, allocated once
+
+
+def test_runner_cli_matches():
+    """The CLI a developer uses by hand gives the same exit code as the API."""
+    res = subprocess.run([sys.executable, str(ROOT / "tools" / "mpyrun.py"), "--path",
+                          str(LIB), "-"], input="", capture_output=True, text=True)
+    assert res.returncode != 0
