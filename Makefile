@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint venv clean
+.PHONY: test lint venv clean server demo bench
 
 venv: $(STAMP)
 
@@ -23,3 +23,18 @@ test: $(STAMP) lint
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
+
+PORT ?= 8765
+
+# a local Pushover in the foreground, on 127.0.0.1:$(PORT); messages kept in server-data/
+server: $(STAMP)
+	$(PY) tools/pushover_server.py --port $(PORT)
+
+# start a local Pushover, send a text and an image through the library, show what arrived
+demo: $(STAMP)
+	$(PY) tools/demo.py
+
+# heap against attachment size on MicroPython (library vs body built in RAM), streaming
+# throughput on CPython as ratios, and a plot in build/bench-heap.png; fails on its bounds
+bench: $(STAMP)
+	$(PY) tools/bench.py

@@ -88,6 +88,7 @@ class ScriptedServer:
         body = f.read(int(headers.get("content-length", 0)))
         self.requests.append({"line": line, "headers": headers, "body": body})
         conn.sendall(action)
+        f.close()
 
     def stop(self):
         self.stopped.set()

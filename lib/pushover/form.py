@@ -328,6 +328,18 @@ class Form:
         readinto = reader.readinto
         n = self._n
         remaining = source.size
+        if n == 0:
+            # steady state: whole buffers, refilled in place, no allocation
+            while remaining >= size:
+                got = readinto(buf)
+                if got != size:
+                    n = got or 0
+                    remaining -= n
+                    if not got:
+                        raise self._shrank(source, remaining)
+                    break
+                remaining -= size
+                yield mv
         while remaining:
             want = min(size - n, remaining)
             got = readinto(buf) if want == size else readinto(mv[n : n + want])

@@ -28,10 +28,9 @@ class _SockFile:
         self._rfile = sock.makefile("rb")
 
     def write(self, data):
-        if isinstance(data, str):
+        if type(data) is str:
             data = data.encode()
         self._sock.sendall(data)
-        return len(data)
 
     def read(self, n=-1):
         return self._rfile.read() if n is None or n < 0 else self._rfile.read(n)

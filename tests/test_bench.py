@@ -1,0 +1,18 @@
+"""`make bench` runs and holds its bounds (a shorter run: two sizes)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_short_run(tmp_path):
+    plot = tmp_path / "heap.png"
+    res = subprocess.run([sys.executable, str(ROOT / "tools" / "bench.py"), "--sizes",
+                          "0,100000", "--throughput-mb", "5", "--plot", str(plot)],
+                         capture_output=True, text=True, timeout=600)
+    print(res.stdout, res.stderr)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "heap spread across sizes: 0 bytes" in res.stdout
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
