@@ -234,7 +234,7 @@ def main(argv=None):
             # of a request (connection, headers, reply) is not streaming
             t_big = best_times(funcs, (sink.port, big, args.bufsize))
             t_small = best_times(funcs, (sink.port, small, args.bufsize))
-            plain, lib, belt = [max(b - s, 1e-9) for b, s in zip(t_big, t_small)]
+            plain, lib, belt = [max(b - s, 1e-9) for b, s in zip(t_big, t_small, strict=True)]
         finally:
             sink.close()
     mb = args.throughput_mb
