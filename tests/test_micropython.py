@@ -121,3 +121,16 @@ def test_runner_cli_matches():
     res = subprocess.run([sys.executable, str(ROOT / "tools" / "mpyrun.py"), "--path",
                           str(LIB), "-"], input="", capture_output=True, text=True)
     assert res.returncode != 0
+
+
+@pytest.mark.parametrize("variant", ["source", "mpy"])
+def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
+    lib = lib_variants(mpy_lib)[variant]
+    res = run_micropython(ROOT / "tests" / "mpy" / "import_cost.py", heap="1M", paths=[lib])
+    assert res.ok, res.stderr
+    print(variant, res.stdout)
+    lines = dict(line.split(" ", 1) for line in res.stdout.strip().split("\n"))
+    assert lines["loaded"].split() == ["pushover", "pushover.compat", "pushover.errors",
+                                       "pushover.fields", "pushover.form", "pushover.http"]
+    for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock"):
+        assert 0 < int(lines[name]) < 16 * 1024, (name, lines[name])

@@ -11,8 +11,6 @@ certificate dates, so the clock must be set: if it is not, NTP is tried once, el
 says what to do.
 """
 
-import socket
-
 from micropython import const
 
 from .errors import TemporaryError, TLSError, UnknownOutcomeError
@@ -121,6 +119,8 @@ class SocketTransport:
         self.connections = 0  # opened so far (for measurements)
 
     def _connect(self, host, port, timeout):
+        import socket
+
         ai = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)[0]
         sock = socket.socket(ai[0], socket.SOCK_STREAM, ai[2])
         try:
