@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check lib tools tests examples boards
+	$(VENV)/bin/ruff check $(wildcard lib tools tests examples boards)
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
