@@ -29,11 +29,13 @@ def random_hex(nbytes):
     return "".join("%02x" % b for b in raw)
 
 
+# The fallbacks below run on CPython only; the type checker reads this file against the
+# MicroPython stubs, where time has no monotonic() and ticks_* have stricter signatures.
 try:
-    from time import sleep_ms, ticks_diff, ticks_ms
+    from time import sleep_ms, ticks_diff, ticks_ms  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
     def ticks_ms():
-        return int(time.monotonic() * 1000)
+        return int(time.monotonic() * 1000)  # pyright: ignore[reportAttributeAccessIssue]
 
     def ticks_diff(a, b):
         return a - b

@@ -229,7 +229,7 @@ class Form:
                 + '"' + extra + "\r\n\r\n").encode()
 
     def _attachment_head(self):
-        field, source, mime = self.attachment
+        field, source, mime = self.attachment  # pyright: ignore[reportGeneralTypeIssues] (set)
         if field == "attachment_base64":
             return self._part_head("attachment_type") + mime.encode() + b"\r\n" + self._part_head(
                 field)

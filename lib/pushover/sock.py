@@ -66,7 +66,7 @@ def tls_wrap(sock, host, cadata):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and host name checks
         if isinstance(cadata, (bytes, bytearray)) and cadata.lstrip()[:5] == b"-----":
             cadata = cadata.decode()
-        ctx.load_verify_locations(cadata=cadata)
+        ctx.load_verify_locations(cadata=cadata)  # pyright: ignore[reportArgumentType] CPython
         return ctx.wrap_socket(sock, server_hostname=host)
 
 
@@ -266,7 +266,7 @@ def _unverified(sock, host):
         import ssl
 
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
+        ctx.check_hostname = False  # pyright: ignore[reportAttributeAccessIssue] CPython
         ctx.verify_mode = ssl.CERT_NONE
         return ctx.wrap_socket(sock, server_hostname=host)
 
