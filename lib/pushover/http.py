@@ -11,9 +11,16 @@ import json
 from micropython import const
 
 from .compat import unix_time
-from .errors import QuotaError, RejectedError, TemporaryError, UnknownOutcomeError
+from .errors import (
+    PushoverError,
+    QuotaError,
+    RejectedError,
+    TemporaryError,
+    UnknownOutcomeError,
+)
 
 REPLY_CAP = const(4096)
+_MAX_TRAILERS = const(16)
 _WANTED = ("content-length", "transfer-encoding", "x-limit-app-limit", "x-limit-app-remaining",
            "x-limit-app-reset")
 
@@ -75,7 +82,13 @@ def read_body(raw, headers, cap=REPLY_CAP):
                 body += raw.read(size)
                 raw.readline()  # the CRLF after the chunk
                 size = int(raw.readline().split(b";")[0].strip(), 16)
-            return body
+            # trailer lines up to the empty line that ends the body: left unread, they would
+            # be taken for the next reply on a kept-alive connection
+            for _ in range(_MAX_TRAILERS):
+                line = raw.readline()
+                if not line or line == b"\r\n" or line == b"\n":
+                    return body
+            raise ValueError("too many trailer lines after a chunked reply")
     else:
         length = _int_or_none(headers.get("content-length"))
         want = cap + 1 if length is None else min(length, cap + 1)
@@ -130,6 +143,8 @@ class UrequestsTransport:
                                               + scrub(e, secrets)) from None
                 body = b""
             return status, got, body
+        except PushoverError:
+            raise  # already says what happened (a PushoverError is also a ValueError)
         except _Redirected:
             raise RejectedError("the server answered with a redirect, which is not followed; "
                                 "check api_url") from None

@@ -115,7 +115,7 @@ class SocketTransport:
         self.keepalive = keepalive
         self.reply_cap = reply_cap
         self.connect = connect or self._connect
-        self._conn = None  # (key, stream)
+        self._conn = None  # [key, stream, poller (None: not made yet, False: cannot poll)]
         self.connections = 0  # opened so far (for measurements)
 
     def _connect(self, host, port, timeout):
@@ -134,7 +134,11 @@ class SocketTransport:
     def _open(self, tls, host, port, timeout):
         key = (tls, host, port)
         if self._conn is not None and self._conn[0] == key:
-            return self._conn[1], True
+            if not _readable(self._conn):
+                return self._conn[1], True
+            # readable while idle: the server closed it (or sent something unasked), so it
+            # cannot carry a request; found now, before anything is sent, a new connection
+            # is safe (after the body went out, it would be an unknown outcome)
         self.close()
         if tls and self.verify:
             ensure_clock()
@@ -150,7 +154,7 @@ class SocketTransport:
             raise TLSError("TLS with " + host + " failed: " + str(e)) from None
         stream = sock if hasattr(sock, "readline") else _Stream(sock)
         self.connections += 1
-        self._conn = (key, stream)
+        self._conn = [key, stream, None]
         return stream, False
 
     def close(self):
@@ -172,12 +176,13 @@ class SocketTransport:
             try:
                 return self._exchange(stream, method, host, path, form, reused, secrets)
             except _Stale:
-                # the server had closed the idle connection before it saw the request: send
-                # again once on a new connection (the request never arrived)
+                # the server had closed the idle connection before the whole request got
+                # through: send again once on a new connection (it cannot have been acted on)
                 self.close()
                 if form is not None and not form.restartable:
-                    raise UnknownOutcomeError("the kept-alive connection broke and the "
-                                              "attachment stream cannot be replayed") from None
+                    raise TemporaryError("the kept-alive connection broke before the request "
+                                         "was sent and the attachment stream cannot be "
+                                         "replayed") from None
             except BaseException:
                 self.close()
                 raise
@@ -207,7 +212,8 @@ class SocketTransport:
             why = scrub(type(e).__name__ + " " + str(e), secrets)
             if _is_tls_failure(e):
                 raise TLSError("TLS with " + host + " failed: " + why) from None
-            if reused and _nothing_read(e):
+            if reused and (form is None or not sent) and _nothing_read(e):
+                # the request did not get through whole: the server cannot have acted on it
                 raise _Stale() from None
             if sent:
                 raise UnknownOutcomeError("the request was sent but no reply came (" + why
@@ -278,6 +284,31 @@ def _is_tls_failure(e):
 
 class _Stale(Exception):
     pass
+
+
+def _readable(conn):
+    """Whether an idle kept-alive connection has something to read: end of file (the server
+    closed it) or bytes nobody asked for. False when it cannot be told (no `select`, a fake).
+    The poller is made once per connection; MicroPython's ipoll() allocates nothing."""
+    poller = conn[2]
+    if poller is None:
+        try:
+            import select
+
+            poller = select.poll()
+            poller.register(getattr(conn[1], "sock", conn[1]), select.POLLIN)
+        except Exception:  # no select module, or an object poll cannot watch
+            poller = False
+        conn[2] = poller
+    if not poller:
+        return False
+    try:
+        events = poller.ipoll(0) if hasattr(poller, "ipoll") else poller.poll(0)
+        for _ in events:
+            return True
+    except Exception:
+        pass
+    return False
 
 
 def _nothing_read(e):
