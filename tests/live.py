@@ -1,0 +1,86 @@
+"""Shared by the tests that talk to tools/pushover_server.py over real loopback sockets: a
+bounded server, the two transports, and a per-test time limit.
+
+Every server listens on 127.0.0.1 only and stops by itself after `max_seconds`; every test
+that uses `time_limit` fails (instead of hanging) when it runs longer than its bound.
+"""
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+
+from pushover import Pushover
+from pushover.sock import SocketTransport
+from pushover_server import FAULT_MODES, PushoverServer  # noqa: F401
+
+TOKEN = "aToken0123456789abcdefghijKLMN"
+USER = "uUser0123456789abcdefghijKLMNO"
+OTHER_USER = "oOther0123456789abcdefghijKLMN"
+SERVER_SECONDS = 60  # no server outlives this, whatever happens to the test
+SLOW_SECONDS = 4  # the server's delay in the "slow" fault mode
+CLIENT_TIMEOUT = 1  # the client's timeout in fault tests: well under SLOW_SECONDS
+TRANSPORTS = ("urequests", "socket")
+
+
+class TookTooLong(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds):
+    """Raise TookTooLong in the main thread after `seconds` (SIGALRM interrupts blocking
+    socket calls), so a hang becomes a failure."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise TookTooLong("test exceeded its bound of %s s" % seconds)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def start_server(data_dir, **kw):
+    kw.setdefault("max_seconds", SERVER_SECONDS)
+    kw.setdefault("slow_seconds", SLOW_SECONDS)
+    kw.setdefault("socket_timeout", 5)
+    return PushoverServer(host="127.0.0.1", port=0, data_dir=str(data_dir), **kw).start()
+
+
+def make_transport(kind):
+    """None: the library's default (UrequestsTransport over the shim's urequests)."""
+    if kind == "socket":
+        return SocketTransport()
+    if kind == "urequests":
+        return None
+    raise ValueError(kind)
+
+
+def client(server, kind, token=TOKEN, user=USER, timeout=3, api_url=None, **kw):
+    return Pushover(token, user, api_url=api_url or server.api_url,
+                    transport=make_transport(kind), timeout=timeout, **kw)
+
+
+def close(po):
+    transport = po.transport
+    if transport is not None and hasattr(transport, "close"):
+        transport.close()
+
+
+def api_requests(server, at_least=0, wait=2.0):
+    """The server's records of API requests (under /1/), oldest first. The server records a
+    request just after its reply is written, so a client may see the reply first: wait (up to
+    `wait` s) until there are `at_least` records."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = [r for r in server.requests() if "/1/" in r["path"]]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
