@@ -84,3 +84,19 @@ def api_requests(server, at_least=0, wait=2.0):
         if len(found) >= at_least or time.monotonic() > deadline:
             return found
         time.sleep(0.01)
+
+
+def settled_requests(server, quiet=0.2, wait=3.0):
+    """The server's API request records once no new one came for `quiet` seconds (a request
+    answered or dropped just now may be recorded a moment later)."""
+    deadline = time.monotonic() + wait
+    found = api_requests(server)
+    still_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = api_requests(server)
+        if len(now) != len(found):
+            found, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= quiet:
+            break
+    return found

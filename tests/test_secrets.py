@@ -1,0 +1,239 @@
+"""The application token and user key never leak: every error path reachable against the local
+server (each fault mode, each validation error, refused keys, a failed TLS handshake, queue
+set-aside records, receipts, glances, account calls), with both transports, is driven with
+distinctive keys; neither key (nor a 10-character piece of one) may appear in str() or repr()
+of an error or of anything it carries or chains to, in the repr of the client, transport,
+queue or results, in the queue file (which keeps only a message's own `user=`), in captured stdout/stderr, or in logging output (each
+error is also logged with its traceback, as an application would).
+"""
+
+import logging
+import time
+
+import pytest
+
+from live import (
+    FAULT_MODES,
+    TRANSPORTS,
+    api_requests,
+    client,
+    close,
+    settled_requests,
+    start_server,
+    time_limit,
+)
+from pushover import FieldError, Pushover, PushoverError, QuotaError
+from pushover import retry as retry_module
+from pushover.account import limits, sounds, validate_user
+from pushover.glances import glance
+from pushover.queue import Queue
+from pushover.receipts import Receipts
+from pushover.sock import SocketTransport
+
+TOKEN = "SECRETtokenQ7w3Zp9Lx2Vb8Nm4Kj1"
+USER = "PRIVATEuserR5t6Y7u8I9o0P1a2S3d"
+WRONG_TOKEN = "WRONGtokenH4g5F6d7S8a9Q0w1E2r3"
+STRANGER = "STRANGERuserZ1x2C3v4B5n6M7k8J9"  # a user key the server does not know
+SECRETS = (TOKEN, USER, WRONG_TOKEN, STRANGER)
+assert all(len(s) == 30 and s.isalnum() for s in SECRETS)
+PIECE = 10
+LOG = logging.getLogger("app")
+
+
+@pytest.fixture(autouse=True)
+def _bounded():
+    with time_limit(30):
+        yield
+
+
+def leaks(text):
+    """The secrets (or pieces of PIECE characters of them) found in `text`."""
+    found = []
+    for secret in SECRETS:
+        for i in range(len(secret) - PIECE + 1):
+            if secret[i:i + PIECE] in text:
+                found.append(secret)
+                break
+    return found
+
+
+def describe(obj):
+    """Everything an application could print of an object or error."""
+    parts = [str(obj), repr(obj)]
+    if isinstance(obj, BaseException):
+        parts += [repr(getattr(obj, "args", ())), repr(vars(obj))]
+        for linked in (obj.__cause__, obj.__context__):
+            if linked is not None:
+                parts += [str(linked), repr(linked), repr(getattr(linked, "args", ()))]
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (Pushover, SocketTransport)):
+        parts.append(repr(vars(obj)))  # results: every attribute
+    return "\n".join(parts)
+
+
+class Collector:
+    """Runs calls that are expected to fail (or succeed), keeps what came back."""
+
+    def __init__(self):
+        self.items = []
+        self.errors = 0
+
+    def expect_error(self, call, kinds=PushoverError):
+        try:
+            result = call()
+        except kinds as e:
+            self.errors += 1
+            self.items.append(e)
+            LOG.exception("call failed: %s", e)
+            LOG.warning("as repr: %r", e)
+            return e
+        raise AssertionError("no error from %r (got %r)" % (call, result))
+
+    def keep(self, obj):
+        self.items.append(obj)
+        LOG.info("result: %r", obj)
+        return obj
+
+
+def fault_paths(c, srv, po, kind):
+    """Every fault mode on a send and on the other calls (GETs carry the token in the URL)."""
+    for mode in FAULT_MODES:
+        srv.set_fault(mode, 1)
+        if mode in ("chunked", "keepalive") and (kind == "socket" or mode == "keepalive"):
+            c.keep(po.send("fault " + mode))
+        else:
+            c.expect_error(lambda text="fault " + mode: po.send(text))
+    po.timeout = 3
+    for mode in ("drop_mid_body", "no_reply", "500", "503", "429", "invalid_json", "oversized"):
+        for call in (lambda: sounds(po), lambda: limits(po), lambda: validate_user(po),
+                     lambda: glance(po, title="x"), lambda: Receipts(po).status("R" * 30)):
+            srv.set_fault(mode, 1)
+            c.expect_error(call)
+            srv.set_fault(None)
+
+
+def transport_paths(c, tmp_path, kind):
+    """Every error path through one transport against a server that knows TOKEN and USER."""
+    srv = start_server(tmp_path / ("srv-" + kind), tokens=[TOKEN], users=[USER],
+                       slow_seconds=2)
+    po = client(srv, kind, token=TOKEN, user=USER, timeout=0.5)
+    wrong = client(srv, kind, token=WRONG_TOKEN, user=USER)
+    try:
+        fault_paths(c, srv, po, kind)
+        # validation errors, before any I/O (also with a secret-looking value nearby)
+        before = len(settled_requests(srv))
+        for call in (lambda: po.send("x" * 1025), lambda: po.send(""),
+                     lambda: po.send("x", user=USER + "x"),
+                     lambda: po.send("x", user=USER[:-1] + "!"),
+                     lambda: po.send("x", user=[USER] * 51),
+                     lambda: po.send("x", priority=2),
+                     lambda: po.send("x", html=1, monospace=1),
+                     lambda: po.send("x", device=USER + "toolong"),
+                     lambda: po.send("x", attachment=b"\x00" * 20),
+                     lambda: Pushover(TOKEN + "x", USER),
+                     lambda: Pushover(TOKEN[:-1] + "-", USER),
+                     lambda: Pushover(TOKEN, USER + "x"),
+                     lambda: Receipts(po).status(TOKEN + "x"),
+                     lambda: Receipts(po).cancel_by_tag(""),
+                     lambda: glance(po, percent=101),
+                     lambda: validate_user(po, user=USER[:20]),
+                     lambda: retry_module.send(po, "x", on_unknown="maybe")):
+            c.expect_error(call, FieldError)
+        assert len(api_requests(srv)) == before
+        # refused by the server: wrong token, unknown user, unknown device and receipt
+        c.expect_error(lambda: wrong.send("x"))
+        c.expect_error(lambda: sounds(wrong))
+        c.expect_error(lambda: limits(wrong))
+        c.expect_error(lambda: glance(wrong, count=1))
+        c.expect_error(lambda: Receipts(wrong).cancel_by_tag("t"))
+        c.expect_error(lambda: po.send("x", user=STRANGER))
+        c.expect_error(lambda: validate_user(po, user=STRANGER))
+        c.expect_error(lambda: validate_user(po, device="toaster"))
+        c.expect_error(lambda: Receipts(po).cancel("R" * 30))
+        # successes: their results must be clean too
+        receipt = c.keep(po.send("ok", priority=2, retry=30, expire=60)).receipt
+        c.keep(Receipts(po).status(receipt))
+        c.keep(validate_user(po))
+        c.keep(limits(po))
+        c.keep(glance(po, count=2))
+        # the retry layer: gives up after its attempts, and on a quota beyond the deadline
+        srv.set_fault("503", None)
+        c.expect_error(lambda: retry_module.send(
+            po, "x", attempts=2, sleep=lambda s: None))
+        srv.set_fault("429", 1)
+        c.expect_error(lambda: retry_module.send(po, "x"), QuotaError)
+        srv.set_fault(None)
+        # the queue: set-aside reasons from a refused token and an unknown outcome
+        q = Queue(str(tmp_path / ("q-" + kind)))
+        q.put("first")
+        q.put("second", user=STRANGER)
+        q.put("third")
+        c.keep(wrong_flush := q.flush(wrong))
+        assert wrong_flush[:3] == (0, 3, 0)
+        q.put("fourth")
+        srv.set_fault("no_reply", 1)
+        c.keep(q.flush(po, on_unknown="drop"))
+        for _, reason, message in q.set_aside():
+            c.keep(reason)
+            c.keep(message)
+        assert len(q.set_aside()) == 4
+        assert any("application token is invalid" in r for _, r, _ in q.set_aside())
+        c.keep(q)
+        # the file keeps a message's own `user=` (it is needed to send it later), never
+        # the client's token or user key
+        with open(q.path, "rb") as f:
+            log = f.read().decode()
+        assert STRANGER in log and leaks(log.replace(STRANGER, "")) == []
+        c.keep(po)
+        c.keep(po.transport)
+        c.keep(wrong)
+    finally:
+        close(po)
+        close(wrong)
+        srv.stop()
+
+
+def test_no_secret_on_any_error_path(tmp_path, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    c = Collector()
+    for kind in TRANSPORTS:
+        transport_paths(c, tmp_path, kind)
+    # a TLS handshake that fails (an https URL on the plain HTTP server) and a server that is
+    # gone, on both transports
+    srv = start_server(tmp_path / "srv-tls")
+    url = srv.api_url.replace("http://", "https://")
+    try:
+        verified = Pushover(TOKEN, USER, api_url=url, timeout=2,
+                            transport=SocketTransport(verify=True))
+        c.expect_error(lambda: verified.send("x"))
+        c.expect_error(lambda: sounds(verified))
+        c.expect_error(lambda: Pushover(TOKEN, USER, api_url=url, timeout=2).send("x"))
+        c.keep(verified.transport)
+    finally:
+        srv.stop()
+    time.sleep(0.2)
+    c.expect_error(lambda: Pushover(TOKEN, USER, api_url=srv.api_url, timeout=1).send("x"))
+    c.expect_error(lambda: Pushover(TOKEN, USER, api_url=srv.api_url, timeout=1,
+                                    transport=SocketTransport()).send("x"))
+
+    # every error path was reached
+    assert c.errors >= 2 * (8 + 7 * 5 + 17 + 9 + 2) + 5, c.errors
+    kinds = {type(x).__name__ for x in c.items if isinstance(x, BaseException)}
+    assert kinds >= {"FieldError", "RejectedError", "QuotaError", "TemporaryError",
+                     "UnknownOutcomeError", "TLSError"}, kinds
+    for item in c.items:
+        text = describe(item)
+        assert not leaks(text), (leaks(text), text)
+    out, err = capfd.readouterr()
+    assert not leaks(out) and not leaks(err)
+    assert "Traceback" in caplog.text and "RejectedError" in caplog.text
+    assert not leaks(caplog.text), leaks(caplog.text)
+
+
+def test_the_checker_finds_a_leak():
+    """The check above would notice a key, or a piece of one, if it were there."""
+    assert leaks("token=" + TOKEN) == [TOKEN]
+    assert leaks("…" + USER[5:16] + "…") == [USER]
+    assert leaks("nothing here, SECR… is a masked prefix") == []
+    err = FieldError("user", "is wrong")
+    err.__context__ = OSError("while sending " + STRANGER)
+    assert leaks(describe(err)) == [STRANGER]
