@@ -673,3 +673,21 @@ def test_attachment_on_disk_is_not_modified(server, po, tmp_path):
     assert path.read_bytes() == JPEG and os.stat(path).st_mtime == before.st_mtime
     po.send("y", attachment_base64=str(path), attachment_type="image/jpeg")
     assert server.messages()[0]["attachment"]["sha256"] == hashlib.sha256(JPEG).hexdigest()
+
+
+@pytest.mark.parametrize("raw", [b"HTTP/1.1 abc OK\r\n\r\n",
+                                 b"HTTP/1.1 200 OK\r\nX-Limit-App-Remaining: \xff\r\n\r\n{}"])
+def test_garbled_reply_is_a_typed_error(kind, raw):
+    """A status line or a wanted header that cannot be read ends in a PushoverError (here an
+    unknown outcome: the body went out), not in a bare ValueError or UnicodeError."""
+    from scripted_server import ScriptedServer
+
+    srv = ScriptedServer(max_seconds=10)
+    srv.replies.append(raw)
+    po = client(srv, kind, api_url=srv.url + "/1")
+    try:
+        with pytest.raises(UnknownOutcomeError):
+            po.send("x")
+    finally:
+        close(po)
+        srv.stop()

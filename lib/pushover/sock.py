@@ -227,16 +227,23 @@ class SocketTransport:
         parts = line.split(None, 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
             raise OSError("not an HTTP reply")
-        status = int(parts[1])
+        try:
+            status = int(parts[1])
+        except ValueError:  # an OSError, so that it is reported like any broken reply
+            raise OSError("not an HTTP reply") from None
         headers = {}
         for _ in range(_MAX_HEADERS):
             line = stream.readline()
             if not line or line == b"\r\n":
                 break
             name, _, value = line.partition(b":")
-            name = name.strip().lower().decode()
-            if name in _WANTED:
-                headers[name] = value.strip().decode()
+            try:
+                name = name.strip().lower().decode()
+                if name in _WANTED:
+                    headers[name] = value.strip().decode()
+            except UnicodeError:
+                if name in _WANTED:
+                    raise OSError("reply header " + name + " is not text") from None
         else:
             raise OSError("too many reply headers")
         if "location" in headers:
