@@ -116,6 +116,8 @@ KEY_RE = re.compile(r"[A-Za-z0-9]{30}")
 DEVICE_RE = re.compile(r"[A-Za-z0-9_-]{1,25}")
 INT_RE = re.compile(r"-?[0-9]{1,18}")
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,120}")
+RECORD_NAME = re.compile(r"[0-9]{6,}-[0-9a-f]{8}\.json")
+GLANCE_NAME = re.compile(r"g[0-9]{6,}-[0-9a-f]{8}\.json")
 SECRET_IN_TEXT = re.compile(r"((?:token|user)=)([^&\s\"]*)|([A-Za-z0-9]{30})")
 ALNUM = string.ascii_letters + string.digits
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
@@ -127,6 +129,8 @@ def mask(key):
     Comma-joined lists are masked key by key; short or odd values become just the ellipsis."""
     if not isinstance(key, str) or not key:
         return ""
+    if key.endswith("…") and len(key) <= 5:
+        return key  # already masked (a log line of a masked path is masked again)
     if "," in key:
         return ",".join(mask(k) for k in key.split(","))
     return key[:4] + "…" if len(key) >= 12 else "…"
@@ -298,7 +302,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.app._log("%s %s" % (self.address_string(), format % args))
 
     def send_error(self, code, message=None, explain=None):
-        # malformed request lines and headers, unsupported methods: JSON like the rest
+        # malformed request lines and headers, unsupported methods: JSON like the rest.
+        # A request line that could not be parsed leaves the version at its HTTP/0.9 default,
+        # for which send_response writes no status line and no headers: answer as HTTP/1.0.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
         try:
             self._send_json(code, {"status": 0, "errors": [message or "bad request"],
                                    "request": str(uuid.uuid4())}, close=code >= 400)
@@ -1285,9 +1293,11 @@ class PushoverServer:
             self._messages, self._glances, self._receipts, self._attachments = [], [], {}, {}
             for p in self.messages_dir.glob(".upload-*.part"):
                 p.unlink(missing_ok=True)
-            for folder, out in ((self.messages_dir, self._messages),
-                                (self.glances_dir, self._glances)):
+            for folder, out, name in ((self.messages_dir, self._messages, RECORD_NAME),
+                                      (self.glances_dir, self._glances, GLANCE_NAME)):
                 for p in folder.glob("*.json"):
+                    if not name.fullmatch(p.name):
+                        continue  # not a record (e.g. an attachment of an older version)
                     try:
                         rec = json.loads(p.read_text("utf-8"))
                         int(rec["seq"])
@@ -1331,7 +1341,8 @@ class PushoverServer:
                 sha = hashlib.sha256(data).hexdigest()
             ctype = ctype.split(";")[0].strip().lower()
             ext = os.path.splitext(filename or "")[1].lower()
-            if not re.fullmatch(r"\.[a-z0-9]{1,8}", ext):
+            if not re.fullmatch(r"\.[a-z0-9]{1,8}", ext) or ext in (".json", ".tmp", ".part"):
+                # never a name that _load would take for a message record
                 ext = EXTENSIONS.get(ctype, ".img")
             stored = mid + "-attachment" + ext
             if kind == "upload":
