@@ -78,6 +78,7 @@ def make_server(data_dir, **kw):
 def srv(tmp_path):
     with make_server(tmp_path / "data") as s:
         yield s
+        assert s.stats()["internal_errors"] == 0  # no request hit a bug in the server
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,7 @@ def shared(tmp_path_factory):
     s.start()
     try:
         yield s
+        assert s.stats()["internal_errors"] == 0
     finally:
         s.stop()
 
@@ -1389,3 +1391,67 @@ def test_cli_port_in_use(tmp_path, capsys):
         rc = pushover_server.main(["--port", str(srv.port), "--max-seconds", "0.1",
                                    "--data", str(tmp_path / "b")])
     assert rc == 1 and "cannot listen" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- odds and ends
+
+def test_two_attachments_refused(srv):
+    r = send_multipart(srv, multipart_with(("a.png", PNG, "image/png"),
+                                           [("attachment", ("b.png", PNG, "image/png"))]))
+    p = assert_error_shape(r, ["attachment"])
+    assert any("one attachment" in e for e in p["errors"])
+    assert list(Path(srv.messages_dir).iterdir()) == []
+
+
+def test_invalid_utf8_is_a_field_error(srv):
+    body = urlencode(fields(message=None)).encode() + b"&message=caf%E9"
+    p = assert_error_shape(call(srv, "POST", "/1/messages.json", body), ["message"])
+    assert any("UTF-8" in e for e in p["errors"])
+    parts = list(fields(title=None).items()) + [("title", b"\xff\xfe")]
+    assert_error_shape(send_multipart(srv, parts), ["title"])
+    assert srv.messages() == []
+
+
+def test_truncated_chunked_request_body(srv):
+    with connect(srv) as s:
+        s.sendall(head("POST", "/1/messages.json", [("Content-Type", FORM),
+                                                    ("Transfer-Encoding", "chunked")])
+                  + b"40\r\ntoken=abc")
+        s.shutdown(socket.SHUT_WR)
+        r = read_reply(s)
+    assert r.status == 400 and "incomplete" in json.loads(r.body)["errors"][0]
+    assert_ok(send(srv))
+
+
+def test_constructor_fault_applies_until_cleared(tmp_path):
+    with make_server(tmp_path, fault="503") as srv:
+        assert srv.fault_state() == ("503", None)
+        assert [send(srv).status for _ in range(3)] == [503, 503, 503]
+        srv.set_fault(None)
+        assert_ok(send(srv))
+
+
+def test_restart_of_the_same_object(tmp_path):
+    srv = make_server(tmp_path, quota=2)
+    with srv:
+        assert_ok(send(srv, message="before"))
+        assert_ok(send(srv))
+        assert send(srv).status == 429
+        port = srv.port
+    assert not srv.running
+    with srv:  # same port, same messages, and the quota counted afresh (documented)
+        assert srv.port == port
+        assert [m["fields"]["message"] for m in srv.messages()] == ["hello", "before"]
+        r = send(srv)
+        assert r.status == 200 and r.header("X-Limit-App-Remaining") == "1"
+
+
+def test_stats_and_request_records(srv):
+    assert_ok(send(srv))
+    call(srv, "GET", "/1/sounds.json?token=" + TOKEN)
+    recs = api_records(srv, 2)
+    assert [(x["method"], x["status"], x["version"]) for x in recs] == [
+        ("POST", 200, "HTTP/1.1"), ("GET", 200, "HTTP/1.1")]
+    assert "token=srvT\u2026" in recs[1]["path"]
+    st = srv.stats()
+    assert st["messages"] == 1 and st["connections"] >= 2 and st["internal_errors"] == 0

@@ -1147,12 +1147,15 @@ class PushoverServer:
         self.messages_dir.mkdir(parents=True, exist_ok=True)
         self.glances_dir.mkdir(parents=True, exist_ok=True)
         self._load()
+        with self._lock:  # the quota is counted from `quota` at each start (documented)
+            self._remaining = self.quota
+            self._reset = _next_month(self.clock())
         cls = _HTTPServer
         if ":" in self.host:
             cls = type("_HTTPServer6", (_HTTPServer,), {"address_family": socket.AF_INET6})
         self._httpd = cls((self.host, self.port), _Handler)
         self._httpd.app = self
-        self._httpd.timeout = 0.1
+        self._httpd.timeout = 0.05  # how often the loop looks at stop() and max_seconds
         self.port = self._httpd.server_address[1]
         self._stopping.clear()
         self._thread = threading.Thread(target=self._serve, name="pushover-server", daemon=True)
