@@ -1455,3 +1455,23 @@ def test_stats_and_request_records(srv):
     assert "token=srvT\u2026" in recs[1]["path"]
     st = srv.stats()
     assert st["messages"] == 1 and st["connections"] >= 2 and st["internal_errors"] == 0
+
+
+def test_head_and_server_header(srv):
+    assert_ok(send(srv))
+    get = call(srv, "GET", "/")
+    with connect(srv) as s:
+        s.sendall(head("HEAD", "/", [("Connection", "close")]))
+        s.settimeout(3)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert status_line.startswith(b"HTTP/1.1 200")
+    assert b"Content-Length: %d\r\n" % len(get.body) in headers + b"\r\n"
+    assert body == b""
+    assert get.header("Server") == "pushover-local/1.0"  # no trailing space

@@ -264,6 +264,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pushover-local/1.0"
     sys_version = ""
+
+    def version_string(self):
+        return self.server_version  # no trailing space from the empty sys_version
     # per-request state, reset in parse_request (defaults for replies sent before it)
     path = ""
     headers = None
@@ -461,6 +464,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _site(self, method, path):
         app = self.app
+        if method == "HEAD":
+            method = "GET"  # the read-only pages answer HEAD too (_send leaves out the body)
         if method == "GET" and path == "/":
             body = app._inbox_html().encode()
             return self._send(200, body, "text/html; charset=utf-8", [
@@ -522,6 +527,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, body, "application/json; charset=utf-8", headers, close=close)
 
     def _send(self, status, body, ctype, headers, chunked=False, keepalive=False, close=False):
+        length = len(body)  # a HEAD reply announces the length a GET would get
         if self.command == "HEAD":
             body = b""
         if keepalive:
@@ -535,7 +541,7 @@ class _Handler(BaseHTTPRequestHandler):
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
         else:
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(length))
         self.send_header("Connection", "close" if self.close_connection else "keep-alive")
         self.end_headers()
         if chunked:
