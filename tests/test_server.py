@@ -834,12 +834,30 @@ def test_oversized_multipart_refused_without_reading_it(srv):
         r = read_reply(s)
         elapsed = time.monotonic() - t0
         assert r.status == 413, r.body
-        assert elapsed < 0.5, elapsed
+        assert elapsed < 1.0, elapsed  # far below the socket timeout (3 s) a full read would wait
         assert "too large" in json.loads(r.body)["errors"][0]
         assert r.headers["connection"] == "close"
         assert r.headers["x-limit-app-remaining"].isdigit()
         assert closed(s)
     assert_ok(send(srv))  # still serving
+
+
+def test_oversized_body_written_in_full_still_gets_its_413(srv):
+    """A client that writes the whole too-large body before reading (as urequests does): the
+    server answers 413 at once and closes, so the client's write may fail (broken pipe or
+    reset), but the 413 reply is still there to read."""
+    data = b"\x89PNG" + b"\0" * (pushover_server.MAX_BODY + 1024)
+    body, ctype = encode_multipart_formdata(multipart_with(("big.png", data, "image/png")))
+    with connect(srv) as s:
+        t0 = time.monotonic()
+        try:
+            s.sendall(raw_post("/1/messages.json", body, ctype=ctype))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        r = read_reply(s)
+        assert r.status == 413 and time.monotonic() - t0 < 2
+    assert srv.messages() == [] and list(Path(srv.messages_dir).iterdir()) == []
+    assert_ok(send(srv))
 
 
 @pytest.mark.parametrize("ctype,size,path", [
@@ -1222,7 +1240,7 @@ def test_slow_client_timeout_and_serving_meanwhile(tmp_path):
         assert len(srv.messages()) == 1  # stored although the client saw no reply
         t0 = time.monotonic()
         assert_ok(send(srv))  # another connection is served while the slow one waits
-        assert time.monotonic() - t0 < 0.5
+        assert time.monotonic() - t0 < 1.2  # not behind the slow reply (1.5 s)
 
 
 def test_fault_counts_and_controls(srv):
@@ -1371,7 +1389,7 @@ def test_cli_starts_serves_and_exits_by_itself(tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0
-    assert time.monotonic() - t0 < 4.5
+    assert time.monotonic() - t0 < 5.5
     assert "fault=503" in err and "POST /1/messages.json" in err
     assert find_leak(line + out + err) is None
     with pytest.raises(OSError):
