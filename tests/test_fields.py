@@ -276,3 +276,71 @@ def test_all_errors_share_one_base_and_field_errors_are_value_errors():
                  "UnknownOutcomeError"):
         assert issubclass(getattr(pushover, name), pushover.PushoverError)
     assert issubclass(FieldError, ValueError)
+
+
+@pytest.mark.parametrize("field", ["callback", "tags", "sound"])
+def test_other_text_fields_at_512_and_one_past(po, field):
+    extra = {"priority": 2, "retry": 30, "expire": 60} if field != "sound" else {}
+    assert pairs_of(po, **extra, **{field: "a" * 512})[field] == "a" * 512
+    err = refused(po, field, **extra, **{field: "a" * 513})
+    assert err.limit == 512 and err.size == 513
+
+
+def test_expire_at_least_1(po):
+    assert pairs_of(po, priority=2, retry=30, expire=1)["expire"] == "1"
+    err = refused(po, "expire", priority=2, retry=30, expire=0)
+    assert err.limit == 1 and err.size == 0
+
+
+def test_empty_user_list_is_refused(po):
+    refused(po, "user", user=[])
+    with pytest.raises(FieldError) as info:
+        Pushover(TOKEN, [])
+    assert info.value.field == "user"
+
+
+@pytest.mark.parametrize("fields,field", [
+    ({"attachment": JPEG, "attachment_name": 5}, "attachment_name"),
+    ({"attachment": JPEG, "attachment_name": "a" * 256}, "attachment_name"),
+    ({"priority": 2, "retry": 30, "expire": 60, "tags": ["ok", 1]}, "tags"),
+])
+def test_wrong_types_are_field_errors_not_type_errors(po, fields, field):
+    refused(po, field, **fields)
+
+
+def test_a_stream_with_only_readinto_is_sniffed():
+    class ReadintoOnly:
+        def __init__(self, data):
+            self.raw = io.BytesIO(data)
+            self.readinto = self.raw.readinto
+            self.seek = self.raw.seek
+            self.tell = self.raw.tell
+
+    po = Pushover(TOKEN, USER, transport=NoNetwork())
+    form = po.form("hi", attachment=ReadintoOnly(JPEG))
+    assert form.attachment[2] == "image/jpeg"
+    assert b"".join(bytes(c) for c in form.chunks()).count(JPEG) == 1
+
+
+@pytest.mark.parametrize("boundary", ['a"b', "a\r\nX-Evil: 1", "", "a" * 71, 7])
+def test_a_given_boundary_cannot_inject(po, boundary):
+    with pytest.raises(FieldError) as info:
+        po.form("hi", attachment=JPEG, boundary=boundary)
+    assert info.value.field == "boundary"
+
+
+def test_a_user_given_to_send_is_scrubbed_from_server_errors():
+    other = "oOther0123456789abcdefghijKLMN"
+
+    class Echo:
+        def request(self, method, url, form=None, timeout=None, secrets=()):
+            body = ('{"status":0,"user":"%s is invalid","errors":["user %s is invalid"]}'
+                    % (other, other)).encode()
+            return 400, {}, body
+
+    po = Pushover(TOKEN, transport=Echo())
+    with pytest.raises(pushover.RejectedError) as info:
+        po.send("hi", user=other)
+    text = str(info.value) + repr(info.value.args) + repr(info.value.fields) + repr(
+        info.value.errors)
+    assert other not in text and "***" in text

@@ -77,11 +77,17 @@ class Pushover:
             from .http import UrequestsTransport
 
             transport = self.transport = UrequestsTransport()
-        secrets = self.secrets()
+        secrets = self.secrets(form)
         status, headers, body = transport.request(method, self.api_url + "/" + path, form,
                                                   self.timeout, secrets)
         return parse_reply(status, headers, body, secrets)
 
-    def secrets(self):
-        """The strings that must never reach an error, a log or a repr."""
-        return [self._token] + (self._user.split(",") if self._user else [])
+    def secrets(self, form=None):
+        """The strings that must never reach an error, a log or a repr: the token, the default
+        user keys and those a request carries (a user given to send() or validate_user())."""
+        keys = [self._token] + (self._user.split(",") if self._user else [])
+        if form is not None:
+            for name, value in form.pairs:
+                if name == "user":
+                    keys += value.split(",")
+        return keys

@@ -53,6 +53,8 @@ def check_key(field, value):
 def check_users(value):
     """One user/group key, or several joined by commas (or a list): at most 50."""
     keys = value if isinstance(value, (list, tuple)) else str_or_fail("user", value).split(",")
+    if not keys:
+        raise FieldError("user", "needs at least one user key")
     if len(keys) > _MAX_USERS:
         raise FieldError("user", "at most 50 user keys", _MAX_USERS, len(keys))
     for k in keys:
@@ -172,7 +174,10 @@ def check(message, fields):
         elif name in ("priority", "retry", "expire"):
             pass  # checked above
         elif name == "tags":
-            value = ",".join(value) if isinstance(value, (list, tuple)) else value
+            if isinstance(value, (list, tuple)):
+                for tag in value:
+                    str_or_fail(name, tag)
+                value = ",".join(value)
             value = check_text(name, value, _MAX_URL)
         else:  # callback, sound
             value = check_text(name, value, _MAX_URL)
@@ -197,6 +202,9 @@ def _check_attachment(fields, get):
     field = "attachment" if b64 is None else "attachment_base64"
     if field == "attachment_base64" and mime is None:
         raise FieldError("attachment_type", "is required with attachment_base64")
+    name = get("attachment_name")
+    if name is not None:
+        check_text("attachment_name", name, 255)
     from .form import Source
 
     source = Source(field, binary if b64 is None else b64, get("attachment_size"),

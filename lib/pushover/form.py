@@ -143,7 +143,11 @@ class Source:
         elif isinstance(obj, (bytes, bytearray, memoryview)):
             head = bytes(memoryview(obj)[:12])
         elif self.start is not None:
-            head = obj.read(12)
+            if hasattr(obj, "read"):
+                head = obj.read(12)
+            else:
+                head = bytearray(12)
+                head = head[: obj.readinto(head) or 0]
             obj.seek(self.start)
         else:
             raise FieldError("attachment_type", "is needed for a stream that cannot seek")
@@ -204,6 +208,12 @@ class Form:
                 length += len(name) + 1 + _quoted_len(value.encode())
             self.length = length
             return
+        if boundary is not None:  # given for reproducible bodies: it goes into a header
+            if not isinstance(boundary, str) or not 1 <= len(boundary) <= 70:
+                raise FieldError("boundary", "must be a str of 1 to 70 characters", 70)
+            for c in boundary:
+                if not ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c in "_-"):
+                    raise FieldError("boundary", "may hold only A-Z, a-z, 0-9, _ and -")
         while True:
             b = boundary or "pushover" + random_hex(16)
             if not any(b in value for _, value in pairs):
@@ -265,15 +275,18 @@ class Form:
                 yield from self._put(b"\r\n")
             yield from self._put(self._attachment_head())
             field, source, _ = self.attachment
-            reader = source.open()
-            try:
-                if field == "attachment":
-                    yield from self._put_source(reader, source)
-                else:
-                    yield from self._put_base64(reader, source)
-            finally:
-                if reader is not source.obj:
-                    reader.close()
+            if field == "attachment" and isinstance(source.obj, (bytes, bytearray, memoryview)):
+                yield from self._put_buffer(source)
+            else:
+                reader = source.open()
+                try:
+                    if field == "attachment":
+                        yield from self._put_source(reader, source)
+                    else:
+                        yield from self._put_base64(reader, source)
+                finally:
+                    if reader is not source.obj:
+                        reader.close()
             yield from self._put(self._tail())
         if self._n:
             yield self._mv[: self._n]
@@ -320,6 +333,18 @@ class Form:
                                 + " bytes", source.size, source.size - remaining)
         # An OSError, so that requests closes its socket; the transport reports self.error.
         return OSError(_EIO)
+
+    def _put_buffer(self, source):
+        """A buffer already in RAM (a camera frame) goes out as it is: no copy, and one
+        memoryview for the whole attachment rather than one per chunk."""
+        if self._n:
+            yield self._mv[: self._n]
+            self._n = 0
+        data = memoryview(source.obj)
+        if len(data) < source.size:
+            raise self._shrank(source, source.size - len(data))
+        if source.size:
+            yield data if len(data) == source.size else data[: source.size]
 
     def _put_source(self, reader, source):
         buf = self._buf

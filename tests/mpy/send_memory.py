@@ -1,12 +1,14 @@
 """Guest script (MicroPython): send one message whose attachment is the file /tmp/att.bin
 through a transport that only counts bytes, and print what the send allocated.
 
-    send_memory.py SIZE BUFSIZE [stream|naive]
+    send_memory.py SIZE BUFSIZE [stream|naive|buffer|base64]
 
 The collector is off for the whole run (the WASI build's collector is not reliable, see
 tools/mpyrun.py), so gc.mem_alloc() counts every byte allocated, freed or not: a heap of H
 bytes passes only if imports plus the send allocate less than H in total. "naive" builds the
-whole body in RAM first, as most clients do, for comparison.
+whole body in RAM first, as most clients do, for comparison. "buffer" sends a bytearray of SIZE
+bytes allocated before the count starts (a camera frame buffer); "base64" sends the file as
+attachment_base64.
 """
 
 import gc
@@ -59,9 +61,14 @@ def main():
     mode = sys.argv[3] if len(sys.argv) > 3 else "stream"
     transport = Naive() if mode == "naive" else Counting()
     po = Pushover(TOKEN, USER, transport=transport, bufsize=bufsize)
+    fields = {"attachment": PATH}
+    if mode == "buffer":
+        fields["attachment"] = bytearray(size)
+    elif mode == "base64":
+        fields = {"attachment_base64": PATH}
     before = gc.mem_alloc()
-    result = po.send("Motion at the door", title="camera", attachment=PATH,
-                     attachment_type="image/jpeg")
+    result = po.send("Motion at the door", title="camera", attachment_type="image/jpeg",
+                     **fields)
     after = gc.mem_alloc()
     if result.request != "r":
         raise SystemExit("bad result")

@@ -89,3 +89,86 @@ class ScriptedPo:
         if outcome is not None:
             raise outcome
         self.sent.append(message)
+
+
+class _RawReply:
+    """The reply stream a firmware Response exposes as `.raw`: read(n), readline(), close()."""
+
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+        self.closed = False
+
+    def read(self, n=-1):
+        end = len(self.data) if n is None or n < 0 else self.pos + n
+        out = self.data[self.pos:end]
+        self.pos += len(out)
+        return out
+
+    def readline(self):
+        end = self.data.find(b"\n", self.pos)
+        end = len(self.data) if end < 0 else end + 1
+        out = self.data[self.pos:end]
+        self.pos = end
+        return out
+
+    def close(self):
+        self.closed = True
+
+
+class FakeResponse:
+    def __init__(self, status, raw):
+        self.status_code = status
+        self.raw = raw
+
+    def close(self):
+        self.raw.close()
+
+
+class FakeUrequests:
+    """Stands in for the firmware's `urequests` module where there are no sockets (MicroPython
+    on the host): request() consumes a generator body as the firmware does (only with an
+    exact-case "Content-Length" str header, else it would chunk-encode), then hands each raw
+    header line of a scripted reply to `parse_headers` and returns a Response over the rest.
+
+    `reply` is the whole reply as bytes, starting at the status line. `fail_after` raises
+    OSError once that many body chunks went out (a dropped connection)."""
+
+    def __init__(self, reply=b"HTTP/1.0 200 OK\r\nContent-Length: 30\r\n\r\n"
+                              b'{"status":1,"request":"req-1"}', fail_after=None):
+        self.reply = reply
+        self.fail_after = fail_after
+        self.responses = []
+        self.calls = []
+
+    def request(self, method, url, data=None, headers=None, timeout=None, parse_headers=True):
+        headers = headers or {}
+        digest = hashlib.sha256()
+        length = chunks = 0
+        if data is not None:
+            declared = headers.get("Content-Length")
+            if not isinstance(declared, str):
+                raise AssertionError("no exact-case str Content-Length: the body would be chunked")
+            for chunk in data:
+                if self.fail_after is not None and chunks >= self.fail_after:
+                    raise OSError(104)  # ECONNRESET
+                digest.update(chunk)
+                length += len(chunk)
+                chunks += 1
+        self.calls.append({"method": method, "url": url, "headers": headers, "length": length,
+                           "chunks": chunks, "sha256": digest.digest()})
+        raw = _RawReply(self.reply)
+        status = int(raw.readline().split(None, 2)[1])
+        while True:
+            line = raw.readline()
+            if not line or line == b"\r\n":
+                break
+            if callable(parse_headers):
+                try:
+                    parse_headers(line, {})
+                except OSError:
+                    raw.close()  # the firmware closes its socket on an OSError
+                    raise
+        resp = FakeResponse(status, raw)
+        self.responses.append(resp)
+        return resp

@@ -126,3 +126,47 @@ def test_secrets_not_in_errors():
     e = raises(RejectedError, po.send, "hi")
     text = str(e) + repr(e.errors) + repr(e.fields) + repr(po)
     assert TOKEN not in text and USER not in text
+
+
+def _via_urequests(reply=None, fail_after=None, **fields):
+    """A send through the default transport (UrequestsTransport) over a fake firmware module."""
+    from fakes import FakeUrequests
+
+    from pushover.http import UrequestsTransport
+
+    fake = FakeUrequests(fail_after=fail_after) if reply is None else FakeUrequests(
+        reply, fail_after)
+    po = Pushover(TOKEN, USER, transport=UrequestsTransport(fake), bufsize=100)
+    return po, fake
+
+
+def test_urequests_transport_streams_with_an_exact_length():
+    po, fake = _via_urequests()
+    r = po.send("door", attachment=JPEG)
+    call = fake.calls[0]
+    assert r.request == "req-1"
+    assert call["headers"]["Content-Length"] == str(call["length"])
+    assert call["headers"]["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert all(resp.raw.closed for resp in fake.responses)
+
+
+def test_urequests_transport_reads_quota_headers_and_chunked_replies():
+    reply = (b"HTTP/1.1 200 OK\r\nX-Limit-App-Remaining: 7\r\ntransfer-encoding: chunked\r\n\r\n"
+             b"1e\r\n{\"status\":1,\"request\":\"req-2\"}\r\n0\r\n\r\n")
+    po, fake = _via_urequests(reply)
+    r = po.send("hi")
+    assert (r.request, r.remaining) == ("req-2", 7)
+    assert fake.responses[0].raw.closed
+
+
+def test_urequests_transport_error_paths_close_the_response():
+    po, fake = _via_urequests(b"HTTP/1.0 302 Found\r\nLocation: http://elsewhere/\r\n\r\n")
+    raises(RejectedError, po.send, "hi")
+    po, fake = _via_urequests(b"HTTP/1.0 400 Bad\r\n\r\n{\"status\":0,\"errors\":[\"bad\"]}")
+    assert raises(RejectedError, po.send, "hi").errors == ["bad"]
+    assert fake.responses[0].raw.closed
+    po, fake = _via_urequests(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 5000)
+    raises(UnknownOutcomeError, po.send, "hi")
+    assert fake.responses[0].raw.closed
+    po, fake = _via_urequests(fail_after=2)
+    raises(TemporaryError, po.send, "hi", attachment=JPEG)  # dropped mid-body: safe to resend
