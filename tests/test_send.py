@@ -132,6 +132,17 @@ def test_chunked_reply_on_old_firmware_is_unknown_outcome(server):
         client(server).send("x")
 
 
+def test_lowercase_chunked_header_passes_old_firmware_and_is_decoded(server):
+    """Released firmware only recognises `Transfer-Encoding:` in exact case, so a lower-case
+    chunked reply reaches the library, whose header callback decodes it."""
+    raw = reply(200, dict(OK, receipt="e" * 30), chunked=True)
+    server.replies.append(raw.replace(b"Transfer-Encoding", b"transfer-encoding"))
+    assert client(server).send("x").receipt == "e" * 30
+    server.replies.append(raw)
+    with pytest.raises(UnknownOutcomeError):
+        client(server).send("x")
+
+
 def test_invalid_input_reply(server):
     body = {"user": "invalid", "errors": ["user identifier is invalid"], "status": 0,
             "request": "r1"}

@@ -7,7 +7,8 @@ sockets. It behaves as the firmware does where the library depends on it:
 - HTTPS never verifies certificates (the firmware sets CERT_NONE);
 - only an OSError closes the socket before re-raising, as on the firmware;
 - `parse_headers` may be True, False or a callable(line, headers) given each raw header line;
-- redirects (301/302/303/307/308 with Location) are followed.
+- redirects (301/302/303/307/308 with Location) are followed;
+- released firmware recognises `Transfer-Encoding:` and `Location:` in exact case only.
 
 Two firmware generations differ in the reply, selected by the module attribute FLAVOUR:
 "1.0" (released firmware up to 1.28: requests HTTP/1.0, raises ValueError on a chunked reply)
@@ -153,10 +154,13 @@ def request(method, url, data=None, json=None, headers=None, stream=None, auth=N
             line = s.readline()
             if not line or line == b"\r\n":
                 break
-            if line.lower().startswith(b"transfer-encoding:") and b"chunked" in line.lower():
+            # released firmware matches these two headers in exact case only; requests 1.1
+            # compares names case-insensitively
+            named = line if FLAVOUR != "1.1" else line.title()
+            if named.startswith(b"Transfer-Encoding:") and b"chunked" in line.lower():
                 if FLAVOUR != "1.1":
                     raise ValueError("Unsupported " + line.decode())
-            elif line.lower().startswith(b"location:") and not 200 <= status <= 299:
+            elif named.startswith(b"Location:") and not 200 <= status <= 299:
                 if status in (301, 302, 303, 307, 308):
                     redirect = line[9:].strip().decode()
                 else:
