@@ -7,15 +7,18 @@
 
 The file is an append-only log, one record a line: `<crc32> <json>`. The JSON is
 `["M", id, message, fields]` (a message accepted), `["D", id]` (sent: done) or
-`["X", id, reason]` (set aside: the server refused it). A power cut in the middle of a write
-leaves at most one incomplete last line, which fails its checksum and is ignored; bytes
-corrupted elsewhere lose only the record they hit. When nothing is pending the log is emptied,
-and when it grows large it is rewritten to a temporary file then renamed over the old one, so
-either the old or the new log is whole at every instant.
+`["X", id, reason]` (set aside: the server refused it). Each record is written with a line
+break before and after it, so a record cut short by a power cut (or by a full flash) fails its
+checksum and is ignored, and the next record still starts on a line of its own; a corrupted
+byte, a line break included, loses only the record it hits. When nothing is pending the log is
+emptied, and when it grows past 8 KB it is rewritten to `<path>.tmp` then renamed over the old
+one. On LittleFS the rename is atomic; on FAT it removes the old log first, so a start that
+finds only `<path>.tmp` takes it (it was whole before the rename began).
 
 Attachments are kept by path, never copied: the file must still be there at flush time.
 At the bound (`max_messages`), `put()` raises QueueFullError (`on_full="refuse"`, the default)
-or sets the oldest pending message aside to make room (`on_full="drop_oldest"`).
+or sets the oldest pending message aside to make room (`on_full="drop_oldest"`). Of the set-aside
+messages only the latest `max_set_aside` are kept once the log is rewritten.
 """
 
 import json
@@ -23,14 +26,7 @@ import os
 
 from micropython import const
 
-from .errors import (
-    FieldError,
-    PushoverError,
-    QuotaError,
-    RejectedError,
-    TemporaryError,
-    UnknownOutcomeError,
-)
+from .errors import FieldError, PushoverError, RejectedError, UnknownOutcomeError
 
 _COMPACT_BYTES = const(8192)
 
@@ -51,7 +47,7 @@ class QueueFullError(PushoverError):
 
 def _record(item):
     body = json.dumps(item).encode()
-    return ("%08x " % (crc32(body) & 0xFFFFFFFF)).encode() + body + b"\n"
+    return ("\n%08x " % (crc32(body) & 0xFFFFFFFF)).encode() + body + b"\n"
 
 
 def _parse(line):
@@ -70,6 +66,14 @@ def _parse(line):
     return None
 
 
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
 def _sync():
     try:
         os.sync()
@@ -78,24 +82,27 @@ def _sync():
 
 
 class Queue:
-    def __init__(self, path, max_messages=50, on_full="refuse"):
+    def __init__(self, path, max_messages=50, on_full="refuse", max_set_aside=10):
         if on_full not in ("refuse", "drop_oldest"):
             raise FieldError("on_full", "must be 'refuse' or 'drop_oldest'")
         self.path = path
         self.max_messages = max_messages
         self.on_full = on_full
+        self.max_set_aside = max_set_aside
         self._recover()
 
     def _read(self):
-        """(pending {id: [message, fields]} in order, set-aside [(id, reason)], next id)."""
+        """(pending records in order, set-aside [(id, reason, record)], next id, number of
+        whole records in the log)."""
         pending = {}
         order = []
         aside = []
         next_id = 1
+        records = 0
         try:
             f = open(self.path, "rb")
         except OSError:
-            return [], [], 1
+            return [], [], 1, 0
         with f:
             while True:
                 line = f.readline()
@@ -104,6 +111,7 @@ class Queue:
                 item = _parse(line)
                 if item is None:
                     continue
+                records += 1
                 rid = item[1]
                 next_id = max(next_id, rid + 1)
                 if item[0] == "M":
@@ -113,23 +121,17 @@ class Queue:
                     if item[0] == "X":
                         aside.append((rid, item[2], pending[rid]))
                     del pending[rid]
-        return [pending[i] for i in order if i in pending], aside, next_id
+        return [pending[i] for i in order if i in pending], aside, next_id, records
 
     def _recover(self):
-        """On start: a log whose last line was cut is rewritten whole (old data kept)."""
-        items, _, self._next = self._read()
-        try:
-            size = os.stat(self.path)[6]
-        except OSError:
-            return
-        with open(self.path, "rb") as f:
-            if size:
-                f.seek(size - 1)
-                whole = f.read(1) == b"\n"
+        """On start: finish or undo a rewrite that a power cut interrupted."""
+        tmp = self.path + ".tmp"
+        if _exists(tmp):
+            if _exists(self.path):
+                os.remove(tmp)  # cut before the rename: the old log is whole, the new one not
             else:
-                whole = True
-        if not whole:
-            self._rewrite(items)
+                os.rename(tmp, self.path)  # cut inside a FAT rename: the new log is whole
+        self._next = self._read()[2]
 
     def _append(self, item):
         with open(self.path, "ab") as f:
@@ -176,13 +178,14 @@ class Queue:
         rid = self._next
         self._next += 1
         self._append(["M", rid, message, fields])
+        self._compact(False)
         return rid
 
     def flush(self, po, on_unknown="resend", limit=None):
         """Send pending messages in order, until one fails temporarily.
 
         Sent: removed. Refused by the server (RejectedError, FieldError): set aside with the
-        reason. TemporaryError or QuotaError: stop; it and the rest stay, in order.
+        reason. TemporaryError, QuotaError, TLSError: stop; it and the rest stay, in order.
         UnknownOutcomeError: `on_unknown="resend"` keeps it for the next flush (it may then
         arrive twice); `"drop"` sets it aside. Returns (sent, set_aside, left, last error).
         """
@@ -207,27 +210,36 @@ class Queue:
                     aside += 1
                     continue
                 break
-            except (TemporaryError, QuotaError) as e:
+            except PushoverError as e:  # temporary, quota, TLS: the rest waits, in order
                 error = e
                 break
             self._append(["D", rid])
             sent += 1
         left = len(items) - sent - aside
-        self._compact(left)
+        self._compact()
         return sent, aside, left, error
 
-    def _compact(self, left):
+    def _compact(self, maybe_empty=True):
+        """Rewrite the log when it is large, or empty it when nothing is left in it (which
+        only a flush can make so: put() passes maybe_empty=False and reads nothing)."""
         try:
             size = os.stat(self.path)[6]
         except OSError:
             return
-        items, aside, _ = self._read()
-        if size > _COMPACT_BYTES or (size and not items and not aside):
-            keep = list(items)
-            for rid, reason, item in aside:
+        if size > _COMPACT_BYTES or (size and maybe_empty):
+            items, aside, _, records = self._read()
+            kept = self._kept(items, aside)
+            if size > _COMPACT_BYTES or not items and (records != len(kept) or not kept):
+                self._rewrite(kept)
+
+    def _kept(self, items, aside):
+        """The records a rewrite keeps: what is pending, and the latest set-aside messages."""
+        keep = list(items)
+        if self.max_set_aside:
+            for rid, reason, item in aside[-self.max_set_aside:]:
                 keep += [item, ["X", rid, reason]]
-            keep.sort(key=lambda record: record[1] * 2 + (record[0] == "X"))  # M before its X
-            self._rewrite(keep)
+        keep.sort(key=lambda record: record[1] * 2 + (record[0] == "X"))  # M before its X
+        return keep
 
     def clear_set_aside(self):
         """Forget the messages the server refused."""
