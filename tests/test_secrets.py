@@ -152,6 +152,10 @@ def transport_paths(c, tmp_path, kind):
         # successes: their results must be clean too
         receipt = c.keep(po.send("ok", priority=2, retry=30, expire=60)).receipt
         c.keep(Receipts(po).status(receipt))
+        srv.acknowledge(receipt)  # now the status names the user key that acknowledged it
+        acked = Receipts(po).status(receipt)
+        assert acked.acknowledged and acked.acknowledged_by == USER
+        c.keep(repr(acked))
         c.keep(validate_user(po))
         c.keep(limits(po))
         c.keep(glance(po, count=2))

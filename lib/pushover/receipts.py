@@ -41,9 +41,8 @@ class Receipt(Result):
         """Nothing more will happen: acknowledged or expired."""
         return self.acknowledged or self.expired
 
-    def __repr__(self):
-        return "<Receipt acknowledged=%s by=%s expired=%s>" % (
-            self.acknowledged, self.acknowledged_by, self.expired)
+    def __repr__(self):  # acknowledged_by is a user key: never shown
+        return "<Receipt acknowledged=%s expired=%s>" % (self.acknowledged, self.expired)
 
 
 class Receipts:
