@@ -16,6 +16,7 @@ from pushover import (
     UnknownOutcomeError,
 )
 from pushover import retry as retry_module
+from pushover.form import Form
 from pushover.queue import Queue
 from pushover.sock import SocketTransport
 from pushover.storm import StormGuard
@@ -190,3 +191,26 @@ def test_flush_20_over_one_keepalive_connection(tmp_path):
     assert keep_conns == 1 and server_conns == 1
     assert one_conns == 20
     assert keep_time < one_time, "keep-alive should be faster than 20 TLS handshakes"
+
+
+def test_retry_deadline_ignores_a_clock_set_by_ntp(monkeypatch):
+    """The wall clock jumps 26 years forward (NTP after a reset) between two attempts: the
+    deadline, kept on the tick counter, still allows the resend."""
+    wall = [946684800.0]  # 2000-01-01
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    outcomes = [TemporaryError("down"), None]
+
+    class Po:
+        def form(self, message, **fields):
+            return Form([("message", message)])
+
+        def request(self, method, path, form):
+            outcome = outcomes.pop(0)
+            if outcome:
+                raise outcome
+            return "sent"
+
+    def sleep(seconds):
+        wall[0] += 26 * 365 * 86400  # ntptime.settime() ran meanwhile
+
+    assert retry_module.send(Po(), "x", deadline=60, sleep=sleep) == "sent"

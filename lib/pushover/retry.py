@@ -16,6 +16,7 @@ import time
 
 from micropython import const
 
+from .compat import ticks_diff, ticks_ms
 from .errors import QuotaError, TemporaryError, UnknownOutcomeError
 
 _MIN_DELAY = const(5)
@@ -30,14 +31,26 @@ def delays(attempts, first=_MIN_DELAY, max_delay=300):
 
 
 def send(po, message, attempts=5, deadline=600, max_delay=300, on_unknown="resend",
-         sleep=time.sleep, clock=time.time, **fields):
-    """Send with resends by the rules above; returns the Result or raises the last error."""
+         sleep=time.sleep, clock=None, **fields):
+    """Send with resends by the rules above; returns the Result or raises the last error.
+
+    The deadline is kept on the tick counter, which NTP does not move (a verified send may set
+    the clock from 2000 to today in the middle); `clock` (seconds) replaces it in tests."""
     if on_unknown not in ("resend", "raise"):
         from .errors import FieldError
 
         raise FieldError("on_unknown", "must be 'resend' or 'raise'")
     form = po.form(message, **fields)  # bad input fails here, once, before any I/O
-    start = clock()
+    if clock is None:
+        t0 = ticks_ms()
+
+        def elapsed():
+            return ticks_diff(ticks_ms(), t0) / 1000
+    else:
+        start = clock()
+
+        def elapsed():
+            return clock() - start
     waits = delays(attempts, _MIN_DELAY, max_delay)
     while True:
         try:
@@ -59,6 +72,6 @@ def send(po, message, attempts=5, deadline=600, max_delay=300, on_unknown="resen
         if planned is None:
             raise error
         wait = planned if wait is None else max(wait, planned)
-        if clock() + wait - start > deadline:
+        if elapsed() + wait > deadline:
             raise error
         sleep(wait)
