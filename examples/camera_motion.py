@@ -94,7 +94,7 @@ def main(settings=None, board=None, camera=None, pir=None, storm_path=STORM_PATH
         sleep_ms = REARM_S * 1000  # still high (a pin wake would fire at once), or no pin wake
     else:
         wifi.arm_wake(board, machine.Pin(board.PIR_PIN, machine.Pin.IN), 1)
-        sleep_ms = 0  # until the next motion
+        sleep_ms = None  # until the next motion (no timer)
     (wifi.deep_sleep if sleep is None else sleep)(sleep_ms)
     return outcome
 

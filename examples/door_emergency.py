@@ -5,7 +5,11 @@ DOOR_OPEN_MINUTES, it sends a priority-2 alert (repeated by Pushover every 60 s 
 acknowledges it, for at most an hour) tagged "door-<DOOR_NAME>". When the door closes, it
 cancels every alert with that tag: no receipt needs to be kept, so this works across deep
 sleep and even after a power cut. What it knows (when the door opened, whether an alert is
-out) is kept in a small JSON file, written whole then renamed over the old one.
+out) is kept in a small JSON file, written whole then renamed over the old one. The file says
+an alert may be out *before* it is sent, so that an alert whose reply never came (or a power
+cut in the middle of the send) is still cancelled when the door closes; the next wake sends
+it again (same tag, so one cancel covers both). A clock that went back (a power cut resets it
+to 2000 until NTP) restarts the open-door count instead of waiting for years.
 
 Between checks the board deep-sleeps; where it can (board.WAKE), a change of the door also
 wakes it at once.
@@ -40,7 +44,7 @@ def load_state(path):
             return state
     except (OSError, ValueError):
         pass
-    return {"opened_at": None, "alerted": False, "receipt": None}
+    return {"opened_at": None, "alerted": False, "receipt": None, "tagged": False}
 
 
 def save_state(path, state):
@@ -71,13 +75,15 @@ def main(settings=None, board=None, door=None, state_path=STATE_PATH, sleep=None
     wait_s = CHECK_S
     try:
         if is_open:
-            if state.get("opened_at") is None:
+            if state.get("opened_at") is None or state["opened_at"] > now:
                 state["opened_at"] = now
             opened_for = now - state["opened_at"]
             if state.get("alerted"):
                 outcome = "alerting"
             elif opened_for >= open_s:
                 wifi.online(settings)
+                state["tagged"] = True  # from here on an alert may be out: cancel on close
+                save_state(state_path, state)
                 result = wifi.client(settings, board).send(
                     "The %s door has been open for %d minutes" % (name, opened_for // 60),
                     title="Door open", priority=2, retry=RETRY_S, expire=EXPIRE_S, tags=tag)
@@ -89,7 +95,7 @@ def main(settings=None, board=None, door=None, state_path=STATE_PATH, sleep=None
                 wait_s = min(CHECK_S, open_s - opened_for) if board.WAKE is None else \
                     open_s - opened_for
         else:
-            if state.get("alerted"):
+            if state.get("alerted") or state.get("tagged"):
                 from pushover.receipts import Receipts
 
                 wifi.online(settings)
@@ -97,7 +103,7 @@ def main(settings=None, board=None, door=None, state_path=STATE_PATH, sleep=None
                 outcome = "cancelled"
             else:
                 outcome = "closed"
-            state = {"opened_at": None, "alerted": False, "receipt": None}
+            state = {"opened_at": None, "alerted": False, "receipt": None, "tagged": False}
     except (PushoverError, OSError) as e:
         outcome = "error: " + str(e)  # the state is unchanged: the next wake tries again
     save_state(state_path, state)

@@ -87,7 +87,9 @@ def client(settings, board):
 
 
 def deep_sleep(ms, grace_s=5):
-    """Deep sleep for `ms` (never returns on a board: it wakes into main.py again).
+    """Deep sleep for `ms`, or with `ms=None` until a wake pin fires (never returns on a
+    board: it wakes into main.py again). Note machine.deepsleep(0) arms a zero timer and wakes
+    at once: "no timer" is deepsleep() with no argument.
 
     After a power-on or reset button press (not a deep-sleep wake) it first waits `grace_s`
     seconds, so that mpremote or Ctrl-C can still reach a board that would otherwise sleep
@@ -96,7 +98,10 @@ def deep_sleep(ms, grace_s=5):
     if machine.reset_cause() != machine.DEEPSLEEP_RESET and grace_s:
         print("deep sleep in", grace_s, "s; Ctrl-C now to stay awake")
         time.sleep(grace_s)
-    machine.deepsleep(ms)
+    if ms is None:
+        machine.deepsleep()
+    else:
+        machine.deepsleep(ms)
 
 
 def arm_wake(board, pin, level):

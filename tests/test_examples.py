@@ -191,6 +191,48 @@ def test_door_emergency_cancel_failure_keeps_state_for_next_wake(server, tmp_pat
     assert server.messages()[0]["receipt"]["canceled"] == 1
 
 
+def test_door_emergency_unknown_outcome_is_resent_and_still_cancelled(server, tmp_path):
+    """The alert went out but its reply was lost: the next wake sends it again, and when the
+    door closes both are cancelled by their tag; none is left re-alerting."""
+    board = load_board("esp32")
+    settings = make_settings(server, DOOR_OPEN_MINUTES=1)
+    state = str(tmp_path / "door.json")
+    opened, closed = Door(board.DOOR_OPEN_LEVEL), Door(1 - board.DOOR_OPEN_LEVEL)
+    run = door_emergency.main
+    assert run(settings, board, door=opened, state_path=state, sleep=Sleeps(),
+               clock=lambda: 1000) == "opened"
+    server.set_fault("invalid_json", count=1)  # stored and alerting, but the reply is garbage
+    assert run(settings, board, door=opened, state_path=state, sleep=Sleeps(),
+               clock=lambda: 1060).startswith("error: ")
+    assert run(settings, board, door=opened, state_path=state, sleep=Sleeps(),
+               clock=lambda: 1120) == "alerted"
+    assert len(server.messages()) == 2
+    assert run(settings, board, door=closed, state_path=state, sleep=Sleeps(),
+               clock=lambda: 1200) == "cancelled"
+    assert [m["receipt"]["canceled"] for m in server.messages()] == [1, 1]
+
+
+def test_door_emergency_after_a_power_cut_resets_the_clock(server, tmp_path):
+    """The state file holds today's time, the board wakes in 2000: the open-door count starts
+    again instead of going negative (no alert for 26 years, a sleep of centuries)."""
+    board = load_board("esp32c3")  # no pin wake: it checks on a timer
+    settings = make_settings(server, DOOR_OPEN_MINUTES=2)
+    state = str(tmp_path / "door.json")
+    opened = Door(board.DOOR_OPEN_LEVEL)
+    sleeps = Sleeps()
+    run = door_emergency.main
+    assert run(settings, board, door=opened, state_path=state, sleep=sleeps,
+               clock=lambda: 1_800_000_000) == "opened"
+    y2k = 946_684_800
+    assert run(settings, board, door=opened, state_path=state, sleep=sleeps,
+               clock=lambda: y2k) == "opened"
+    assert run(settings, board, door=opened, state_path=state, sleep=sleeps,
+               clock=lambda: y2k + 60) == "open"
+    assert run(settings, board, door=opened, state_path=state, sleep=sleeps,
+               clock=lambda: y2k + 120) == "alerted"
+    assert max(sleeps) <= 3600 * 1000 and min(sleeps) > 0
+
+
 # ---- ESP32-CAM: the frame buffer is the attachment; storm control across wakes
 
 
@@ -229,9 +271,11 @@ def test_camera_motion_no_motion_and_camera_retry(server, tmp_path):
     board = load_board("esp32cam")
     settings = make_settings(server)
     storm = str(tmp_path / "storm.json")
+    sleeps = Sleeps()
     assert camera_motion.main(settings, board, pir=Door(0), storm_path=storm,
-                              sleep=Sleeps()) == "no motion"
+                              sleep=sleeps) == "no motion"
     assert esp32.WAKES[-1] == ("ext0", board.PIR_PIN, True)
+    assert sleeps == [None]  # no timer: deepsleep(0) would wake the chip at once
     camera.FAIL_INITS = 1  # a failed start (common after a soft reset) is retried once
     assert camera_motion.main(settings, board, pir=Door(1), storm_path=storm,
                               sleep=Sleeps()).startswith("sent")

@@ -101,15 +101,18 @@ class RTC:
         return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_wday, t.tm_hour, t.tm_min, t.tm_sec, 0)
 
 
-def deepsleep(time_ms=0):
-    """Records the sleep and, as on the chip, leaves Wi-Fi off for the next wake."""
+def deepsleep(time_ms=None):
+    """Records the sleep and, as on the chip, leaves Wi-Fi off for the next wake. As on the
+    ESP32, any argument arms the timer (0 wakes at once): None means no timer."""
     import network
 
+    if time_ms is not None and (not isinstance(time_ms, int) or time_ms < 0):
+        raise ValueError("deepsleep takes a whole number of ms >= 0, or no argument")
     SLEEPS.append(time_ms)
     network.host_power_down()
 
 
-def lightsleep(time_ms=0):
+def lightsleep(time_ms=None):
     SLEEPS.append(time_ms)
 
 
