@@ -36,6 +36,10 @@ OK = {"status": 1, "request": "0f8d1c2a-aaaa-bbbb-cccc-1234567890ab"}
 class ScriptedServer:
     def __init__(self, max_seconds=30, ssl_context=None):
         self.sock = socket.socket()
+        # a fixed 64 KB receive buffer, inherited by accepted sockets: with the client's send
+        # buffer at most 4 MB, a 5 MB body cannot be taken whole by the kernels before a
+        # scripted hang-up
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
         self.sock.settimeout(0.2)

@@ -23,7 +23,8 @@ Fault modes (`fault=`, `--fault`, `set_fault()`, `POST /_control/fault {"mode":.
 or for a single request the path prefix `/fault/<mode>/1/...`); they apply to API requests under
 `/1/` only:
 
-    drop_mid_body  read part of the request body, then close the connection without a reply
+    drop_mid_body  read part of the request body (half, at most 64 KiB), then close the
+                   connection without a reply
     500            read the body, reply 500 (an HTML body, as a front end would); nothing stored
     503            read the body, reply 503 (JSON, Retry-After: 5); nothing stored
     429            read the body, reply 429 quota exceeded (X-Limit-App-Remaining: 0); nothing stored
@@ -534,6 +535,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = False
         elif close or not self.body_done:
             self.close_connection = True
+        # recorded before the reply goes out: a client that has read the reply may ask the
+        # server at once what it recorded, and must find this request there
+        self._record(status)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         for k, v in headers:
@@ -552,7 +556,6 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.wfile.write(body)
         self.wfile.flush()
-        self._record(status)
 
     def _record(self, status):
         self.app._request_done({
@@ -691,7 +694,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_part_then_drop(self, cap):
         length = self._check_length(cap)
-        want = 1 if length is None else max(1, length // 2) if length else 0
+        # half the body, at most 64 KiB: a large body then cannot be taken whole by the
+        # kernels' socket buffers before the hang-up, so the client sees it mid-body
+        want = 1 if length is None else min(max(1, length // 2), 65536) if length else 0
         got = 0
         while got < want:
             data = self.rfile.read1(min(65536, want - got))
