@@ -37,6 +37,20 @@ def demo_png(path, width=160, height=120):
     return path
 
 
+def check_arrived(received, data_dir, image):
+    """Failures found in what the server stored: both messages, the image byte for byte."""
+    texts = [m["fields"]["message"] for m in received]
+    if texts != ["Motion at the front door", "Cellar water level: 12 cm and rising"]:
+        print("FAILED: the server did not store both messages:", texts)
+        return 1
+    att = received[0].get("attachment") or {}
+    stored = data_dir / "messages" / att.get("stored_as", "?")
+    if not stored.is_file() or stored.read_bytes() != image:
+        print("FAILED: the stored image is not the one sent (%s)" % stored)
+        return 1
+    return 0
+
+
 def main():
     data_dir = Path(os.environ.get("DATA", ROOT / "server-data"))
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -57,8 +71,10 @@ def main():
             except Exception as e:  # the demo reports every failure, then exits non-zero
                 failures += 1
                 print("FAILED: %r: %s: %s" % (text, type(e).__name__, e))
+        received = srv.messages()[:2]
+        failures += check_arrived(received, data_dir, image.read_bytes())
         print("\nwhat the server received (newest first):")
-        for msg in srv.messages()[:2]:
+        for msg in received:
             att = msg.get("attachment")
             print("  - %s | %s%s" % (msg["fields"].get("title", ""), msg["fields"]["message"],
                                      " | image %s, %d bytes, %s" % (

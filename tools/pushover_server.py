@@ -1161,6 +1161,10 @@ class PushoverServer:
         with self._lock:  # the quota is counted from `quota` at each start (documented)
             self._remaining = self.quota
             self._reset = _next_month(self.clock())
+        if not _is_loopback(self.host):  # from the CLI or from code alike
+            print("WARNING: listening on %s: this server is reachable from the network, has no "
+                  "authentication and shows every message it receives." % self.host,
+                  file=sys.stderr)
         cls = _HTTPServer
         if ":" in self.host:
             cls = type("_HTTPServer6", (_HTTPServer,), {"address_family": socket.AF_INET6})
@@ -1605,10 +1609,6 @@ def main(argv=None):
         if not KEY_RE.fullmatch(t):
             print("warning: %r is not 30 characters of A-Z a-z 0-9; it can never match"
                   % mask(t), file=sys.stderr)
-    if not _is_loopback(args.host):
-        print("WARNING: listening on %s: this server is reachable from the network, has no "
-              "authentication and shows every message it receives." % args.host,
-              file=sys.stderr)
     srv = PushoverServer(host=args.host, port=args.port, data_dir=args.data, tokens=args.token,
                          users=args.user, quota=args.quota, max_seconds=args.max_seconds,
                          slow_seconds=args.slow_seconds,

@@ -88,6 +88,6 @@ class Pushover:
         keys = [self._token] + (self._user.split(",") if self._user else [])
         if form is not None:
             for name, value in form.pairs:
-                if name == "user":
+                if name == "user" and value != self._user:
                     keys += value.split(",")
         return keys

@@ -41,16 +41,12 @@ def send(po, message, attempts=5, deadline=600, max_delay=300, on_unknown="resen
 
         raise FieldError("on_unknown", "must be 'resend' or 'raise'")
     form = po.form(message, **fields)  # bad input fails here, once, before any I/O
-    if clock is None:
-        t0 = ticks_ms()
+    start = ticks_ms() if clock is None else clock()
 
-        def elapsed():
-            return ticks_diff(ticks_ms(), t0) / 1000
-    else:
-        start = clock()
-
-        def elapsed():
-            return clock() - start
+    def elapsed():
+        if clock is None:
+            return ticks_diff(ticks_ms(), start) / 1000
+        return clock() - start
     waits = delays(attempts, _MIN_DELAY, max_delay)
     while True:
         try:
