@@ -172,64 +172,54 @@ def test_door_emergency_alerts_then_cancels_by_tag(server, tmp_path, board_name)
     assert len(server.messages()) == 1
 
 
-def test_door_emergency_cancel_failure_keeps_state_for_next_wake(server, tmp_path):
-    board = load_board("esp32")
-    settings = make_settings(server, DOOR_OPEN_MINUTES=1)
+def door_wakes(server, tmp_path, board_name="esp32", minutes=1, sleeps=None):
+    """wake(is_open, t): one wake of the door example at time t, the door open or closed."""
+    board = load_board(board_name)
+    settings = make_settings(server, DOOR_OPEN_MINUTES=minutes)
     state = str(tmp_path / "door.json")
-    opened, closed = Door(board.DOOR_OPEN_LEVEL), Door(1 - board.DOOR_OPEN_LEVEL)
-    run = door_emergency.main
-    assert run(settings, board, door=opened, state_path=state, sleep=Sleeps(),
-               clock=lambda: 1000) == "opened"
-    assert run(settings, board, door=opened, state_path=state, sleep=Sleeps(),
-               clock=lambda: 1060) == "alerted"
+    levels = {True: Door(board.DOOR_OPEN_LEVEL), False: Door(1 - board.DOOR_OPEN_LEVEL)}
+
+    def wake(is_open, t):
+        return door_emergency.main(settings, board, door=levels[is_open], state_path=state,
+                                   sleep=Sleeps() if sleeps is None else sleeps,
+                                   clock=lambda: t)
+    return wake
+
+
+def test_door_emergency_cancel_failure_keeps_state_for_next_wake(server, tmp_path):
+    wake = door_wakes(server, tmp_path)
+    assert wake(True, 1000) == "opened"
+    assert wake(True, 1060) == "alerted"
     server.set_fault("500", count=1)
-    assert run(settings, board, door=closed, state_path=state, sleep=Sleeps(),
-               clock=lambda: 1100).startswith("error: ")
+    assert wake(False, 1100).startswith("error: ")
     assert server.messages()[0]["receipt"]["canceled"] == 0
-    assert run(settings, board, door=closed, state_path=state, sleep=Sleeps(),
-               clock=lambda: 1200) == "cancelled"
+    assert wake(False, 1200) == "cancelled"
     assert server.messages()[0]["receipt"]["canceled"] == 1
 
 
 def test_door_emergency_unknown_outcome_is_resent_and_still_cancelled(server, tmp_path):
     """The alert went out but its reply was lost: the next wake sends it again, and when the
     door closes both are cancelled by their tag; none is left re-alerting."""
-    board = load_board("esp32")
-    settings = make_settings(server, DOOR_OPEN_MINUTES=1)
-    state = str(tmp_path / "door.json")
-    opened, closed = Door(board.DOOR_OPEN_LEVEL), Door(1 - board.DOOR_OPEN_LEVEL)
-    run = door_emergency.main
-    assert run(settings, board, door=opened, state_path=state, sleep=Sleeps(),
-               clock=lambda: 1000) == "opened"
+    wake = door_wakes(server, tmp_path)
+    assert wake(True, 1000) == "opened"
     server.set_fault("invalid_json", count=1)  # stored and alerting, but the reply is garbage
-    assert run(settings, board, door=opened, state_path=state, sleep=Sleeps(),
-               clock=lambda: 1060).startswith("error: ")
-    assert run(settings, board, door=opened, state_path=state, sleep=Sleeps(),
-               clock=lambda: 1120) == "alerted"
+    assert wake(True, 1060).startswith("error: ")
+    assert wake(True, 1120) == "alerted"
     assert len(server.messages()) == 2
-    assert run(settings, board, door=closed, state_path=state, sleep=Sleeps(),
-               clock=lambda: 1200) == "cancelled"
+    assert wake(False, 1200) == "cancelled"
     assert [m["receipt"]["canceled"] for m in server.messages()] == [1, 1]
 
 
 def test_door_emergency_after_a_power_cut_resets_the_clock(server, tmp_path):
     """The state file holds today's time, the board wakes in 2000: the open-door count starts
     again instead of going negative (no alert for 26 years, a sleep of centuries)."""
-    board = load_board("esp32c3")  # no pin wake: it checks on a timer
-    settings = make_settings(server, DOOR_OPEN_MINUTES=2)
-    state = str(tmp_path / "door.json")
-    opened = Door(board.DOOR_OPEN_LEVEL)
     sleeps = Sleeps()
-    run = door_emergency.main
-    assert run(settings, board, door=opened, state_path=state, sleep=sleeps,
-               clock=lambda: 1_800_000_000) == "opened"
+    wake = door_wakes(server, tmp_path, "esp32c3", minutes=2, sleeps=sleeps)  # timer wakes
     y2k = 946_684_800
-    assert run(settings, board, door=opened, state_path=state, sleep=sleeps,
-               clock=lambda: y2k) == "opened"
-    assert run(settings, board, door=opened, state_path=state, sleep=sleeps,
-               clock=lambda: y2k + 60) == "open"
-    assert run(settings, board, door=opened, state_path=state, sleep=sleeps,
-               clock=lambda: y2k + 120) == "alerted"
+    assert wake(True, 1_800_000_000) == "opened"
+    assert wake(True, y2k) == "opened"
+    assert wake(True, y2k + 60) == "open"
+    assert wake(True, y2k + 120) == "alerted"
     assert max(sleeps) <= 3600 * 1000 and min(sleeps) > 0
 
 
