@@ -214,3 +214,18 @@ def test_retry_deadline_ignores_a_clock_set_by_ntp(monkeypatch):
         wall[0] += 26 * 365 * 86400  # ntptime.settime() ran meanwhile
 
     assert retry_module.send(Po(), "x", deadline=60, sleep=sleep) == "sent"
+
+
+def test_storm_window_slides(tmp_path):
+    """limit 2 per 600 s: two at t=590 and t=599 hold back a third at t=601 (a fixed window
+    starting at 0 would have let 4 through within 11 s)."""
+    t = FakeTime()
+    start = t.now
+    guard = StormGuard(str(tmp_path / "s.json"), limit=2, window=600, clock=t.clock)
+    got = []
+    for dt in (0, 590, 599, 601, 1190, 1191, 1200):
+        t.now = start + dt
+        got.append(guard.allow("k")[0])
+    # 599: 0 and 590 are inside the last 600 s; 601: 0 has left; 1190: 590 has left;
+    # 1191 and 1200: 601 and 1190 are still inside
+    assert got == [True, True, False, True, True, False, False]

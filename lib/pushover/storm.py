@@ -15,6 +15,9 @@ from .errors import FieldError
 
 
 class StormGuard:
+    """At most `limit` messages in any `window` seconds (a sliding window: the times of the
+    last `limit` messages are kept), per alert key."""
+
     def __init__(self, path=None, limit=3, window=3600, clock=time.time):
         if limit < 1 or window < 1:
             raise FieldError("limit", "limit and window must be at least 1")
@@ -22,7 +25,7 @@ class StormGuard:
         self.limit = limit
         self.window = window
         self.clock = clock
-        self.state = {}  # key -> [window start, sent in window, suppressed since last sent]
+        self.state = {}  # key -> [[times of the messages sent in the window], suppressed]
         if path:
             try:
                 with open(path) as f:
@@ -41,19 +44,25 @@ class StormGuard:
 
             os.rename(tmp, self.path)
 
+    def _entry(self, key, now):
+        """[times still inside the window, suppressed]; a clock set back forgets the times."""
+        entry = self.state.get(key)
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)):
+            entry = [[], 0]  # none yet, or a file of an older layout
+        entry[0] = [t for t in entry[0] if 0 <= now - t < self.window]
+        return entry
+
     def allow(self, key):
         """(allowed, suppressed count to report). Counts the attempt either way."""
         now = int(self.clock())
-        entry = self.state.get(key)
-        if entry is None or not 0 <= now - entry[0] < self.window:
-            entry = [now, 0, entry[2] if entry else 0]
-        allowed = entry[1] < self.limit
-        suppressed = entry[2]
+        entry = self._entry(key, now)
+        times, suppressed = entry
+        allowed = len(times) < self.limit
         if allowed:
-            entry[1] += 1
-            entry[2] = 0
+            times.append(now)
+            entry[1] = 0
         else:
-            entry[2] += 1
+            entry[1] += 1
         self.state[key] = entry
         self._save()
         return allowed, suppressed if allowed else 0
@@ -61,9 +70,9 @@ class StormGuard:
     def undo(self, key, suppressed):
         """Put back a count taken by allow() when the message then failed to go out."""
         entry = self.state.get(key)
-        if entry:
-            entry[1] = max(entry[1] - 1, 0)
-            entry[2] += suppressed
+        if entry and entry[0]:
+            entry[0].pop()
+            entry[1] += suppressed
             self._save()
 
     def send(self, po, key, message, **fields):
