@@ -151,3 +151,19 @@ def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
                                        "pushover.fields", "pushover.form", "pushover.http"]
     for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock"):
         assert 0 < int(lines[name]) < 16 * 1024, (name, lines[name])
+    # the README's table of import costs is this measurement (within 256 B)
+    column = 2 if variant == "source" else 3
+    readme = (ROOT / "README.md").read_text()
+    for name in ("pushover",) + tuple("pushover." + n for n in (
+            "receipts", "glances", "account", "retry", "queue", "storm", "sock")):
+        row = re.search(r"^\| `%s`[^|]*\|.*$" % re.escape(name), readme, re.M).group(0)
+        documented = int(row.split("|")[column].strip().replace(",", ""))
+        got = int(lines[name.split(".")[-1]])
+        assert abs(documented - got) <= 256, (name, variant, documented, got)
+    if variant == "mpy":  # and so are the boards' notes
+        found = 0
+        for notes in [ROOT / "README.md"] + sorted((ROOT / "boards").rglob("README.md")):
+            for figure in re.findall(r"`import pushover`[^\d]{0,20}([\d,]+) B", notes.read_text()):
+                assert abs(int(figure.replace(",", "")) - int(lines["pushover"])) <= 256, notes
+                found += 1
+        assert found >= 4
