@@ -13,6 +13,10 @@ Python:
     with PushoverServer(port=0, data_dir=tmp) as srv:
         ...  # srv.api_url, srv.messages(), srv.set_fault("500"), srv.acknowledge(receipt)
 
+A person acknowledges an emergency (priority 2) alert as a phone would, with the receipt the
+send returned (`result.receipt`): `POST /_control/ack/<receipt>`, an optional JSON body
+`{"user": .., "device": ..}`; e.g. `curl -X POST http://127.0.0.1:8765/_control/ack/<receipt>`.
+
 Command line:
 
     python tools/pushover_server.py [--host 127.0.0.1] [--port 8765] [--data DIR] [--token T ...]
