@@ -229,3 +229,43 @@ def test_storm_window_slides(tmp_path):
     # 599: 0 and 590 are inside the last 600 s; 601: 0 has left; 1190: 590 has left;
     # 1191 and 1200: 601 and 1190 are still inside
     assert got == [True, True, False, True, True, False, False]
+
+
+def test_queue_holds_one_message_in_ram_at_a_time(tmp_path):
+    """50 pending messages of 1,000 characters (about 60 KB of log): neither put() nor flush()
+    holds them all; the peak (tracemalloc) stays near one message, not fifty."""
+    import tracemalloc
+
+    path = str(tmp_path / "big.q")
+    q = Queue(path)
+    for n in range(50):
+        q.put("%02d " % n + "x" * 997, title="t")
+    log = open(path, "rb").read()
+    assert len(log) > 50_000
+
+    class Po:
+        sent = 0
+
+        def send(self, message, **fields):
+            Po.sent += 1
+
+    tracemalloc.start()
+    assert Queue(path).flush(Po())[:3] == (50, 0, 0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print("peak while flushing 50 x 1 KB messages: %d B" % peak)
+    assert peak < 32 * 1024  # CPython file buffers are 8 KB each; fifty messages are 50 KB
+
+
+def test_long_pending_messages_do_not_rewrite_the_log_at_each_put(tmp_path):
+    """Past 8 KB of live messages the log only grows by appends (no rewrite per put)."""
+    import os
+
+    path = str(tmp_path / "grow.q")
+    q = Queue(path)
+    q.put("first")
+    inode = os.stat(path).st_ino  # a rewrite is a new file renamed over the old one
+    for n in range(30):
+        q.put("%02d " % n + "y" * 500)
+        assert os.stat(path).st_ino == inode, "the log was rewritten at put %d" % n
+    assert os.stat(path).st_size > 15_000

@@ -11,14 +11,15 @@ The file is an append-only log, one record a line: `<crc32> <json>`. The JSON is
 break before and after it, so a record cut short by a power cut (or by a full flash) fails its
 checksum and is ignored, and the next record still starts on a line of its own; a corrupted
 byte, a line break included, loses only the record it hits. When nothing is pending the log is
-emptied, and when it grows past 8 KB it is rewritten to `<path>.tmp` then renamed over the old
-one. On LittleFS the rename is atomic; on FAT it removes the old log first, so a start that
+emptied, and when it is past 8 KB with more than half of its records spent it is rewritten to
+`<path>.tmp` then renamed over the old one. On LittleFS the rename is atomic; on FAT it removes the old log first, so a start that
 finds only `<path>.tmp` takes it (it was whole before the rename began).
 
 Attachments are kept by path, never copied: the file must still be there at flush time.
 At the bound (`max_messages`), `put()` raises QueueFullError (`on_full="refuse"`, the default)
 or sets the oldest pending message aside to make room (`on_full="drop_oldest"`). Of the set-aside
-messages only the latest `max_set_aside` are kept once the log is rewritten.
+messages only the latest `max_set_aside` are kept once the log is rewritten. Only one message
+is in RAM at a time: the log is scanned for where records are, and each is read when needed.
 """
 
 import json
@@ -91,9 +92,10 @@ class Queue:
         self.max_set_aside = max_set_aside
         self._recover()
 
-    def _read(self):
-        """(pending records in order, set-aside [(id, reason, record)], next id, number of
-        whole records in the log)."""
+    def _scan(self):
+        """One pass over the log, keeping only where things are, never the messages (50 long
+        messages would not fit a small heap): (pending [(id, offset of its record)] oldest
+        first, set aside [(id, offset, reason)], next id, number of whole records)."""
         pending = {}
         order = []
         aside = []
@@ -104,10 +106,13 @@ class Queue:
         except OSError:
             return [], [], 1, 0
         with f:
+            pos = 0
             while True:
                 line = f.readline()
                 if not line:
                     break
+                start = pos
+                pos += len(line)
                 item = _parse(line)
                 if item is None:
                     continue
@@ -115,13 +120,20 @@ class Queue:
                 rid = item[1]
                 next_id = max(next_id, rid + 1)
                 if item[0] == "M":
-                    pending[rid] = item
+                    pending[rid] = start
                     order.append(rid)
                 elif rid in pending:
                     if item[0] == "X":
-                        aside.append((rid, item[2], pending[rid]))
+                        aside.append((rid, pending[rid], item[2]))
                     del pending[rid]
-        return [pending[i] for i in order if i in pending], aside, next_id, records
+        return [(i, pending[i]) for i in order if i in pending], aside, next_id, records
+
+    def _load(self, offset):
+        """The message record at `offset`: ["M", id, message, fields] (or None if unreadable)."""
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            item = _parse(f.readline())
+        return item if item is not None and item[0] == "M" else None
 
     def _recover(self):
         """On start: finish or undo a rewrite that a power cut interrupted."""
@@ -131,7 +143,7 @@ class Queue:
                 os.remove(tmp)  # cut before the rename: the old log is whole, the new one not
             else:
                 os.rename(tmp, self.path)  # cut inside a FAT rename: the new log is whole
-        self._next = self._read()[2]
+        self._next = self._scan()[2]
 
     def _append(self, item):
         with open(self.path, "ab") as f:
@@ -139,26 +151,44 @@ class Queue:
             f.flush()
         _sync()
 
-    def _rewrite(self, items):
+    def _rewrite(self, pending, aside=()):
+        """A new log of the `pending` and `aside` entries of _scan(), in id order: each message
+        record copied as it is, one line at a time, then renamed over the old log."""
+        entries = [(rid, offset, None) for rid, offset in pending] + list(aside)
+        entries.sort(key=lambda entry: entry[0])
         tmp = self.path + ".tmp"
-        with open(tmp, "wb") as f:
-            for item in items:
-                f.write(_record(item))
-            f.flush()
+        with open(tmp, "wb") as out:
+            if entries:
+                with open(self.path, "rb") as log:
+                    for rid, offset, reason in entries:
+                        log.seek(offset)
+                        out.write(b"\n" + log.readline())
+                        if reason is not None:
+                            out.write(_record(["X", rid, reason]))
+            out.flush()
         _sync()
         os.rename(tmp, self.path)  # atomic on LittleFS: the old log is whole until here
         _sync()
 
     def pending(self):
         """[(id, message, fields)] not yet sent, oldest first."""
-        return [(i[1], i[2], i[3]) for i in self._read()[0]]
+        out = []
+        for _, offset in self._scan()[0]:
+            item = self._load(offset)
+            if item is not None:
+                out.append((item[1], item[2], item[3]))
+        return out
 
     def set_aside(self):
         """[(id, reason, message)] the server refused (never resent)."""
-        return [(rid, reason, item[2]) for rid, reason, item in self._read()[1]]
+        out = []
+        for rid, offset, reason in self._scan()[1]:
+            item = self._load(offset)
+            out.append((rid, reason, item[2] if item else None))
+        return out
 
     def __len__(self):
-        return len(self._read()[0])
+        return len(self._scan()[0])
 
     def put(self, message, po=None, **fields):
         """Add a message; it is on flash when this returns. With `po`, the fields are checked
@@ -169,12 +199,12 @@ class Queue:
             raise FieldError("attachment_base64", "a queued attachment must be a file path")
         if po is not None:
             po.form(message, **fields)  # checks every field; raises FieldError
-        items = self._read()[0]
-        if len(items) >= self.max_messages:
+        pending = self._scan()[0]
+        if len(pending) >= self.max_messages:
             if self.on_full == "refuse":
                 raise QueueFullError("queue full: " + str(self.max_messages)
                                      + " messages pending; this one was not added")
-            self._append(["X", items[0][1], "dropped: queue full"])
+            self._append(["X", pending[0][0], "dropped: queue full"])
         rid = self._next
         self._next += 1
         self._append(["M", rid, message, fields])
@@ -188,17 +218,21 @@ class Queue:
         reason. TemporaryError, QuotaError, TLSError: stop; it and the rest stay, in order.
         UnknownOutcomeError: `on_unknown="resend"` keeps it for the next flush (it may then
         arrive twice); `"drop"` sets it aside. Returns (sent, set_aside, left, last error).
+        Only the message being sent is in RAM.
         """
         if on_unknown not in ("resend", "drop"):
             raise FieldError("on_unknown", "must be 'resend' or 'drop'")
         sent = aside = 0
         error = None
-        items = self._read()[0]
-        for n, (_, rid, message, fields) in enumerate(items):
+        pending = self._scan()[0]
+        for n, (rid, offset) in enumerate(pending):
             if limit is not None and n >= limit:
                 break
+            item = self._load(offset)
+            if item is None:  # cannot happen unless the log changed under us: leave it
+                continue
             try:
-                po.send(message, **fields)
+                po.send(item[2], **item[3])
             except (RejectedError, FieldError) as e:
                 self._append(["X", rid, str(e)])
                 aside += 1
@@ -213,34 +247,32 @@ class Queue:
             except PushoverError as e:  # temporary, quota, TLS: the rest waits, in order
                 error = e
                 break
+            finally:
+                item = None  # the message's memory can go before the next one is read
             self._append(["D", rid])
             sent += 1
-        left = len(items) - sent - aside
+        left = len(pending) - sent - aside
         self._compact()
         return sent, aside, left, error
 
     def _compact(self, maybe_empty=True):
-        """Rewrite the log when it is large, or empty it when nothing is left in it (which
-        only a flush can make so: put() passes maybe_empty=False and reads nothing)."""
+        """Rewrite the log when it is past 8 KB and more than half of its records are spent
+        (so that many long pending messages do not cause a rewrite at every put), or when
+        nothing is pending any more (only a flush can make it so: put() passes
+        maybe_empty=False). A rewrite keeps what is pending and the latest `max_set_aside`
+        set-aside messages."""
         try:
             size = os.stat(self.path)[6]
         except OSError:
             return
-        if size > _COMPACT_BYTES or (size and maybe_empty):
-            items, aside, _, records = self._read()
-            kept = self._kept(items, aside)
-            if size > _COMPACT_BYTES or not items and (records != len(kept) or not kept):
-                self._rewrite(kept)
-
-    def _kept(self, items, aside):
-        """The records a rewrite keeps: what is pending, and the latest set-aside messages."""
-        keep = list(items)
-        if self.max_set_aside:
-            for rid, reason, item in aside[-self.max_set_aside:]:
-                keep += [item, ["X", rid, reason]]
-        keep.sort(key=lambda record: record[1] * 2 + (record[0] == "X"))  # M before its X
-        return keep
+        if size > _COMPACT_BYTES or (size and maybe_empty):  # else: nothing to read
+            pending, aside, _, records = self._scan()
+            aside = aside[-self.max_set_aside:] if self.max_set_aside else []
+            kept = len(pending) + 2 * len(aside)
+            if (size > _COMPACT_BYTES and records > 2 * kept) or (
+                    not pending and (records != kept or not kept)):
+                self._rewrite(pending, aside)
 
     def clear_set_aside(self):
         """Forget the messages the server refused."""
-        self._rewrite(self._read()[0])
+        self._rewrite(self._scan()[0])
