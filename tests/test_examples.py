@@ -210,6 +210,17 @@ def test_door_emergency_unknown_outcome_is_resent_and_still_cancelled(server, tm
     assert [m["receipt"]["canceled"] for m in server.messages()] == [1, 1]
 
 
+def test_door_closing_right_after_a_lost_reply_still_cancels(server, tmp_path):
+    """The alert went out, its reply was lost, and the door closed before the next wake: the
+    state says an alert may be out, so the close cancels it by tag."""
+    wake = door_wakes(server, tmp_path)
+    assert wake(True, 1000) == "opened"
+    server.set_fault("invalid_json", count=1)
+    assert wake(True, 1060).startswith("error: ")
+    assert wake(False, 1100) == "cancelled"
+    assert [m["receipt"]["canceled"] for m in server.messages()] == [1]
+
+
 def test_door_emergency_after_a_power_cut_resets_the_clock(server, tmp_path):
     """The state file holds today's time, the board wakes in 2000: the open-door count starts
     again instead of going negative (no alert for 26 years, a sleep of centuries)."""

@@ -344,3 +344,14 @@ def test_a_user_given_to_send_is_scrubbed_from_server_errors():
     text = str(info.value) + repr(info.value.args) + repr(info.value.fields) + repr(
         info.value.errors)
     assert other not in text and "***" in text
+
+
+def test_a_memoryview_of_wider_items_is_refused(po):
+    """len() of a memoryview counts items: a view of 16-bit items would announce half its
+    bytes in Content-Length."""
+    from array import array
+
+    wide = memoryview(array("H", [0xD8FF] * 100))
+    err = refused(po, "attachment", attachment=wide, attachment_type="image/jpeg")
+    assert "itemsize" in str(err)
+    assert po.form("hi", attachment=memoryview(JPEG)).length > len(JPEG)

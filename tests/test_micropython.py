@@ -151,15 +151,21 @@ def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
                                        "pushover.fields", "pushover.form", "pushover.http"]
     for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock"):
         assert 0 < int(lines[name]) < 16 * 1024, (name, lines[name])
-    # the README's table of import costs is this measurement (within 256 B)
-    column = 2 if variant == "source" else 3
+    # the README's table of import costs is this measurement: the total within 512 B, each
+    # module within 512 B from .mpy and 2.5 KB from source (where a new block of the string
+    # pool, about 2.3 KB, lands on whichever import fills the old one)
+    column, slack = (2, 2560) if variant == "source" else (3, 512)
     readme = (ROOT / "README.md").read_text()
+    documented_total = got_total = 0
     for name in ("pushover",) + tuple("pushover." + n for n in (
             "receipts", "glances", "account", "retry", "queue", "storm", "sock")):
         row = re.search(r"^\| `%s`[^|]*\|.*$" % re.escape(name), readme, re.M).group(0)
         documented = int(row.split("|")[column].strip().replace(",", ""))
         got = int(lines[name.split(".")[-1]])
-        assert abs(documented - got) <= 256, (name, variant, documented, got)
+        assert abs(documented - got) <= slack, (name, variant, documented, got)
+        documented_total += documented
+        got_total += got
+    assert abs(documented_total - got_total) <= 512, (variant, documented_total, got_total)
     if variant == "mpy":  # and so are the boards' notes
         found = 0
         for notes in [ROOT / "README.md"] + sorted((ROOT / "boards").rglob("README.md")):

@@ -108,6 +108,10 @@ class Source:
             if name is None:
                 name = obj.rsplit("/", 1)[-1]
         elif isinstance(obj, (bytes, bytearray, memoryview)):
+            # len() of a view of wider items counts items, not bytes (seen where memoryview
+            # has itemsize, as on CPython; MicroPython's has none, and frames are bytes there)
+            if getattr(obj, "itemsize", 1) != 1:
+                raise FieldError(field, "a memoryview must be of bytes (itemsize 1)")
             self.size = len(obj)
         elif hasattr(obj, "readinto") or hasattr(obj, "read"):
             try:

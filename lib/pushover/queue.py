@@ -126,7 +126,11 @@ class Queue:
                     if item[0] == "X":
                         aside.append((rid, pending[rid], item[2]))
                     del pending[rid]
-        return [(i, pending[i]) for i in order if i in pending], aside, next_id, records
+        ordered = []
+        for rid in order:
+            if rid in pending:  # pop: an id listed twice (never written so) comes out once
+                ordered.append((rid, pending.pop(rid)))
+        return ordered, aside, next_id, records
 
     def _load(self, offset):
         """The message record at `offset`: ["M", id, message, fields] (or None if unreadable)."""
@@ -136,13 +140,28 @@ class Queue:
         return item if item is not None and item[0] == "M" else None
 
     def _recover(self):
-        """On start: finish or undo a rewrite that a power cut interrupted."""
+        """On start: finish or undo a rewrite that a power cut interrupted, and end a last
+        line that a cut left open. (Left open, a record cut just before its final line break
+        would be unreadable, its id handed out again, and the next record's leading line
+        break would then complete it: two messages with one id.)"""
         tmp = self.path + ".tmp"
         if _exists(tmp):
             if _exists(self.path):
                 os.remove(tmp)  # cut before the rename: the old log is whole, the new one not
             else:
                 os.rename(tmp, self.path)  # cut inside a FAT rename: the new log is whole
+        try:
+            size = os.stat(self.path)[6]
+        except OSError:
+            size = 0
+        if size:
+            with open(self.path, "rb") as f:
+                f.seek(size - 1)
+                ended = f.read(1) == b"\n"
+            if not ended:
+                with open(self.path, "ab") as f:
+                    f.write(b"\n")
+                _sync()
         self._next = self._scan()[2]
 
     def _append(self, item):
@@ -271,7 +290,10 @@ class Queue:
             kept = len(pending) + 2 * len(aside)
             if (size > _COMPACT_BYTES and records > 2 * kept) or (
                     not pending and (records != kept or not kept)):
-                self._rewrite(pending, aside)
+                try:
+                    self._rewrite(pending, aside)
+                except OSError:  # a full flash: the log stays as it is, whole and larger
+                    pass
 
     def clear_set_aside(self):
         """Forget the messages the server refused."""

@@ -216,3 +216,36 @@ def test_a_rewrite_cut_inside_a_fat_rename_is_finished_on_start():
     write_bytes(path + ".tmp", whole)
     assert [m for _, m, _ in Queue(path).pending()] == MESSAGES
     assert read_bytes(path + ".tmp") == b""  # taken, not left behind
+
+
+def test_a_record_cut_before_its_last_line_break_keeps_its_id():
+    """A cut that drops only the final line break of a record: on the next start the line
+    is ended, so the record counts and its id is not handed out again (else the next record's
+    leading line break would complete it: two messages with one id, one lost, one twice)."""
+    path = fresh("q_eol")
+    q = Queue(path)
+    q.put("one")
+    q.put("two")
+    whole = read_bytes(path)
+    write_bytes(path, whole[:-1])  # only the last "\n" is missing
+    q = Queue(path)
+    q.put("three")
+    assert [m for _, m, _ in Queue(path).pending()] == ["one", "two", "three"]
+    po = ScriptedPo()
+    Queue(path).flush(po)
+    assert po.sent == ["one", "two", "three"]
+
+
+def test_put_returns_once_saved_even_if_the_rewrite_fails():
+    """The rewrite after put() may fail (a full flash); the message is saved by then, so put()
+    returns its id instead of raising (a caller who retried would queue it twice)."""
+    path = fresh("q_enospc")
+    q = Queue(path, max_messages=2, on_full="drop_oldest")
+
+    def no_room(*args):
+        raise OSError(28)  # ENOSPC
+
+    q._rewrite = no_room
+    for n in range(60):  # far past 8 KB of mostly spent records: a rewrite is due
+        q.put("message %d " % n + "z" * 200)
+    assert [m[:11] for _, m, _ in Queue(path).pending()] == ["message 58 ", "message 59 "]
