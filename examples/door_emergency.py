@@ -114,7 +114,9 @@ def main(settings=None, board=None, door=None, state_path=STATE_PATH, sleep=None
         closed_level = 1 - board.DOOR_OPEN_LEVEL
         wifi.arm_wake(board, machine.Pin(board.DOOR_PIN, machine.Pin.IN),
                       closed_level if is_open else board.DOOR_OPEN_LEVEL)
-        if not is_open or state.get("alerted"):
+        # a failed send or cancel is tried again after CHECK_S, not after an idle hour (an
+        # alert that failed to cancel keeps ringing the phone meanwhile)
+        if not outcome.startswith("error") and (not is_open or state.get("alerted")):
             wait_s = IDLE_S
     (wifi.deep_sleep if sleep is None else sleep)(max(wait_s, 1) * 1000)
     return outcome
