@@ -25,6 +25,7 @@ from collections import Counter
 
 import pytest
 
+from fake_time import FakeTime
 from live import (
     CLIENT_TIMEOUT,
     FAULT_MODES,
@@ -213,19 +214,6 @@ def test_print_fault_table(capsys):
 
 # ----------------------------------------------------------------------- the retry layer
 
-class FakeTime:
-    """retry.send's clock and sleep: sleeping advances the clock at once."""
-
-    def __init__(self):
-        self.now = time.time()
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import time
 import pytest
 import trustme
 
+from fake_time import FakeTime
 from pushover import (
     FieldError,
     Pushover,
@@ -44,21 +45,10 @@ class Script:
             b'{"status":0,"errors":["bad"]}')
 
 
-class FakeTime:
-    def __init__(self):
-        self.now = 1_800_000_000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def run(script, **kw):
-    t = FakeTime()
+    t = FakeTime(1_800_000_000.0)
     po = Pushover(TOKEN, USER, transport=script)
     try:
         return retry_module.send(po, "alert", sleep=t.sleep, clock=t.clock, **kw), t
@@ -124,7 +114,7 @@ def test_unknown_outcome_policy():
 
 
 def test_storm_guard_limits_and_reports_suppressed(tmp_path):
-    t = FakeTime()
+    t = FakeTime(1_800_000_000.0)
     path = str(tmp_path / "storm.json")
     sent = []
 
@@ -145,7 +135,7 @@ def test_storm_guard_limits_and_reports_suppressed(tmp_path):
 
 
 def test_storm_guard_gives_back_a_failed_send(tmp_path):
-    t = FakeTime()
+    t = FakeTime(1_800_000_000.0)
     guard = StormGuard(str(tmp_path / "s.json"), limit=1, window=600, clock=t.clock)
 
     class Down:
@@ -219,7 +209,7 @@ def test_retry_deadline_ignores_a_clock_set_by_ntp(monkeypatch):
 def test_storm_window_slides(tmp_path):
     """limit 2 per 600 s: two at t=590 and t=599 hold back a third at t=601 (a fixed window
     starting at 0 would have let 4 through within 11 s)."""
-    t = FakeTime()
+    t = FakeTime(1_800_000_000.0)
     start = t.now
     guard = StormGuard(str(tmp_path / "s.json"), limit=2, window=600, clock=t.clock)
     got = []
