@@ -645,6 +645,29 @@ def test_receipt_poll_acknowledge_from_python(tmp_path):
         assert call(srv, "POST", "/_control/ack/" + "N" * 30, b"").status == 404
 
 
+def test_inbox_acknowledge_button(tmp_path):
+    """A person acknowledges an alerting emergency from the inbox page: a plain form posts to
+    /_control/ack-message/<message id>, which acknowledges its receipt and redirects back."""
+    with make_server(tmp_path) as srv:
+        receipt = emergency(srv)
+        send(srv, message="not an emergency")
+        page = call(srv, "GET", "/").body.decode()
+        assert page.count("<button>Acknowledge</button>") == 1
+        assert receipt not in page  # still masked
+        mid = srv.messages()[1]["id"]
+        action = re.search(r"<form method='post' action='([^']+)'>", page).group(1)
+        assert action == "/_control/ack-message/" + mid
+        r = call(srv, "POST", action, b"")
+        assert r.status == 303 and r.header("Location") == "/#" + mid
+        assert poll(srv, receipt).json["acknowledged"] == 1
+        assert "<button>Acknowledge</button>" not in call(srv, "GET", "/").body.decode()
+        assert call(srv, "POST", action, b"").status == 303  # twice: no change, no error
+        assert poll(srv, receipt).json["acknowledged"] == 1
+        other = srv.messages()[0]["id"]
+        assert call(srv, "POST", "/_control/ack-message/" + other, b"").status == 404
+        assert call(srv, "POST", "/_control/ack-message/nope", b"").status == 404
+
+
 def test_receipt_expiry_realert_cap_and_lifetime(tmp_path):
     clock = Clock(1_700_000_000)
     with make_server(tmp_path, clock=clock) as srv:

@@ -13,9 +13,10 @@ Python:
     with PushoverServer(port=0, data_dir=tmp) as srv:
         ...  # srv.api_url, srv.messages(), srv.set_fault("500"), srv.acknowledge(receipt)
 
-A person acknowledges an emergency (priority 2) alert as a phone would, with the receipt the
-send returned (`result.receipt`): `POST /_control/ack/<receipt>`, an optional JSON body
-`{"user": .., "device": ..}`; e.g. `curl -X POST http://127.0.0.1:8765/_control/ack/<receipt>`.
+A person acknowledges an emergency (priority 2) alert as a phone would: with the Acknowledge
+button next to it in the inbox, or with the receipt the send returned (`result.receipt`):
+`POST /_control/ack/<receipt>`, an optional JSON body `{"user": .., "device": ..}`; e.g.
+`curl -X POST http://127.0.0.1:8765/_control/ack/<receipt>`.
 
 Command line:
 
@@ -84,7 +85,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from socketserver import TCPServer
-from urllib.parse import parse_qsl, unquote, unquote_to_bytes, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_to_bytes, urlsplit
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -507,6 +508,18 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HttpError(409, {"status": 0, "errors": [str(e)]}) from None
             state["status"] = 1
             return self._send_json(200, state)
+        m = re.fullmatch(r"/_control/ack-message/([^/]+)", path)
+        if m and method == "POST":  # the inbox's Acknowledge button (a plain HTML form)
+            self._discard_body(MAX_SMALL_BODY)
+            mid = unquote(m.group(1))
+            try:
+                app.acknowledge_message(mid)
+            except KeyError:
+                raise HttpError(404, {"status": 0, "errors": ["no such emergency message"]}) \
+                    from None
+            except ValueError as e:
+                raise HttpError(409, {"status": 0, "errors": [str(e)]}) from None
+            return self._send(303, b"", "text/plain", [("Location", "/#" + quote(mid))])
         self._discard_body(MAX_SMALL_BODY)
         raise HttpError(404, {"status": 0, "errors": ["not found: %s" % path]})
 
@@ -1500,6 +1513,16 @@ class PushoverServer:
                 self._save(rec)
             return self._public_state(receipt, r)
 
+    def acknowledge_message(self, message_id):
+        """acknowledge() by the id of the stored emergency message (the inbox's button, which
+        shows receipts masked). KeyError: no such message, or not an emergency."""
+        with self._lock:
+            receipt = next((m["receipt"]["receipt"] for m in self._messages
+                            if m["id"] == message_id and m.get("receipt")), None)
+        if receipt is None:
+            raise KeyError(message_id)
+        return self.acknowledge(receipt)
+
     # ---- views
 
     def messages(self):
@@ -1563,6 +1586,9 @@ class PushoverServer:
                 out.append("<tr><td>receipt</td><td>%s (%s)</td></tr>" % (
                     e(mask(r["receipt"])), state))
             out.append("</table>")
+            if r and state == "alerting":  # as the person's phone would
+                out.append("<form method='post' action='/_control/ack-message/%s'>"
+                           "<button>Acknowledge</button></form>" % e(quote(m["id"])))
             a = m.get("attachment")
             if a:
                 out.append("<div class='meta'>attachment %s, %s, %d bytes</div>" % (
