@@ -12,7 +12,6 @@ import http.client
 import io
 import json
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 import pushover_server
+from live import time_limit
 from pushover_server import FAULT_MODES, MAX_ATTACHMENT, PushoverServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,23 +48,11 @@ SERVER_SECONDS = 30  # no server outlives this
 CLIENT_TIMEOUT = 5
 
 
-class TookTooLong(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
 def _time_bound():
-    """A hang becomes a failure: SIGALRM interrupts blocking socket calls in the main thread."""
-    def expired(signum, frame):
-        raise TookTooLong("test exceeded its time bound")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, 20)
-    try:
+    """A hang becomes a failure (SIGALRM interrupts blocking socket calls)."""
+    with time_limit(20):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def make_server(data_dir, **kw):
