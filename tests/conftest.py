@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for sub in ("lib", "tools/shim", "tools"):
+for sub in ("lib", "tools/firmware", "tools/shim", "tools"):
     path = str(ROOT / sub)
     if path not in sys.path:
         sys.path.insert(0, path)

@@ -10,7 +10,10 @@ import threading
 import time
 from contextlib import contextmanager
 
+import requests
+
 from pushover import Pushover
+from pushover.http import UrequestsTransport
 from pushover.sock import SocketTransport
 from pushover_server import FAULT_MODES, PushoverServer  # noqa: F401
 
@@ -20,7 +23,9 @@ OTHER_USER = "oOther0123456789abcdefghijKLMN"
 SERVER_SECONDS = 60  # no server outlives this, whatever happens to the test
 SLOW_SECONDS = 4  # the server's delay in the "slow" fault mode
 CLIENT_TIMEOUT = 1  # the client's timeout in fault tests: well under SLOW_SECONDS
-TRANSPORTS = ("urequests", "socket")
+# the firmware's requests as released firmware up to v1.28 freezes it (0.10) and as v1.29
+# does (1.1, the library's default transport), and the socket transport
+TRANSPORTS = ("requests-0.10", "requests-1.1", "socket")
 
 
 class TookTooLong(Exception):
@@ -55,11 +60,14 @@ def start_server(data_dir, **kw):
 
 
 def make_transport(kind):
-    """None: the library's default (UrequestsTransport over the shim's urequests)."""
+    """requests-1.1 is the library's default (None: UrequestsTransport over the stand-in of
+    the firmware's requests); requests-0.10 the same transport over the older generation."""
     if kind == "socket":
         return SocketTransport()
-    if kind == "urequests":
+    if kind == "requests-1.1":
         return None
+    if kind.startswith("requests-"):
+        return UrequestsTransport(requests.Requests(kind[len("requests-"):]))
     raise ValueError(kind)
 
 

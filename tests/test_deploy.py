@@ -75,7 +75,7 @@ def test_dry_run_with_requests_and_an_example(settings_file, tmp_path, capsys):
                                "--example", "camera_motion")
     assert code == 0, err
     assert lines[4:] == [
-        "mpremote connect auto mip install urequests",
+        "mpremote connect auto mip install requests",
         "mpremote connect auto fs cp examples/wifi.py :/wifi.py",
         "mpremote connect auto fs cp examples/camera_motion.py :/main.py",
         "mpremote connect auto exec 'import pushover; print(pushover.__version__)'",
@@ -280,7 +280,7 @@ def test_manifest_freezes_lib_wherever_the_repo_is(board, monkeypatch):
     exec(compile(path.read_text(), str(path), "exec"), env)
     assert calls == [
         ("include", "$(PORT_DIR)/boards/manifest.py"),
-        ("require", "urequests"),
+        ("require", "requests"),
         ("package", "pushover", str(ROOT / "lib")),
     ]
     assert (ROOT / "lib" / "pushover" / "__init__.py").exists()

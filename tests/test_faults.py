@@ -54,7 +54,7 @@ EXPECTED = {
     "503": TemporaryError,
     "429": QuotaError,
     "slow": UnknownOutcomeError,
-    "chunked": None,  # but UnknownOutcomeError through released firmware's urequests
+    "chunked": None,  # but UnknownOutcomeError through requests 0.10 (firmware up to v1.28)
     "keepalive": None,
     "invalid_json": UnknownOutcomeError,
     "oversized": UnknownOutcomeError,
@@ -90,8 +90,8 @@ class FaultOnNth:
 
 
 def expected_error(mode, transport):
-    if mode == "chunked" and transport == "urequests":
-        return UnknownOutcomeError  # documented: requests up to 1.0.3 raise on a chunked reply
+    if mode == "chunked" and transport == "requests-0.10":
+        return UnknownOutcomeError  # documented: requests before 1.1 raise on a chunked reply
     return EXPECTED[mode]
 
 

@@ -20,6 +20,7 @@ from mpyrun import compile_mpy, run_micropython
 ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / "lib"
 PORTABLE = ROOT / "tests" / "portable"
+FIRMWARE = ROOT / "tools" / "firmware"  # the stand-ins of the firmware's requests
 SEND_MEMORY = ROOT / "tests" / "mpy" / "send_memory.py"
 
 # The smallest heap that streams a 5 MB attachment (gc off, imports from source: 62,464 bytes
@@ -49,7 +50,7 @@ def lib_variants(mpy_lib):
 @pytest.mark.parametrize("variant", ["source", "mpy"])
 def test_portable_suite(variant, mpy_lib):
     lib = lib_variants(mpy_lib)[variant]
-    res = run_micropython(PORTABLE / "run.py", heap="64M", paths=[lib, PORTABLE], timeout=120)
+    res = run_micropython(PORTABLE / "run.py", heap="64M", paths=[lib, FIRMWARE, PORTABLE], timeout=300)
     print(res.stdout, res.stderr)
     assert res.ok, res.stdout + res.stderr
     passed = re.search(r"(\d+) passed, 0 failed", res.stdout)

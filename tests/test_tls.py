@@ -135,3 +135,77 @@ def test_plain_http_refused_connection_is_temporary():
                   transport=SocketTransport())
     with pytest.raises(TemporaryError):
         po.send("x")
+
+
+# ---- MicroPython's tls, as the stand-in (tools/shim/tls.py) models it: a refused certificate
+# is a ValueError, not an OSError; the library must still end in a TLSError, close its socket,
+# keep a queued message and not resend
+
+
+def test_the_tls_stand_in_refuses_with_a_value_error(ca):
+    import socket
+
+    import tls
+
+    server = tls_server(ca.issue_cert("localhost"))
+    try:
+        for cadata, host, text in ((trustme.CA().cert_pem.bytes(), "localhost", "signed"),
+                                   (ca.cert_pem.bytes(), "127.0.0.1", "(CN)")):
+            ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
+            ctx.verify_mode = tls.CERT_REQUIRED
+            with pytest.raises(TypeError):
+                ctx.load_verify_locations(cadata=cadata)  # positional only, as on the board
+            ctx.load_verify_locations(cadata)
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=3)
+            with pytest.raises(ValueError) as info:
+                ctx.wrap_socket(raw, server_hostname=host)
+            assert not isinstance(info.value, OSError) and text in str(info.value)
+            raw.close()
+            # put off to the first write, as asyncio's streams do
+            raw = socket.create_connection(("127.0.0.1", server.port), timeout=3)
+            s = ctx.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
+            with pytest.raises(ValueError):
+                s.write(b"GET / HTTP/1.0\r\n\r\n")
+            s.close()
+        assert not hasattr(s, "sendall") and not hasattr(s, "makefile")
+    finally:
+        server.stop()
+
+
+class Sockets(list):
+    """A connect= for SocketTransport that keeps the sockets it made."""
+
+    def __call__(self, host, port, timeout):
+        import socket
+
+        s = socket.create_connection((host, port), timeout=timeout)
+        self.append(s)
+        return s
+
+
+def test_a_refused_certificate_closes_the_socket_and_is_never_resent(ca, tmp_path):
+    from pushover import retry
+    from pushover.queue import Queue
+
+    server = tls_server(ca.issue_cert("other.example"))
+    made = Sockets()
+    url = server.url.replace("127.0.0.1", "localhost") + "/1"
+    po = Pushover(TOKEN, USER, api_url=url, timeout=3,
+                  transport=SocketTransport(verify=True, cadata=ca.cert_pem.bytes(),
+                                            connect=made))
+    try:
+        with pytest.raises(TLSError):
+            po.send("x")
+        assert len(made) == 1 and made[0].fileno() == -1, "the socket was left open"
+        slept = []
+        with pytest.raises(TLSError):
+            retry.send(po, "y", sleep=slept.append)
+        assert slept == [] and len(made) == 2, "a TLS refusal was resent"
+        q = Queue(str(tmp_path / "q.log"))
+        q.put("z", po=po)
+        sent, aside, left, error = q.flush(po)
+        assert (sent, aside, left) == (0, 0, 1) and isinstance(error, TLSError)
+        assert all(s.fileno() == -1 for s in made)
+        assert server.requests == []
+    finally:
+        server.stop()

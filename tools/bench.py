@@ -25,12 +25,30 @@ import tempfile
 import time
 from pathlib import Path
 
+# the reference encoder runs on PyPI's requests; the library's transport gets the stand-in of
+# the firmware's requests (tools/firmware), loaded under another name so that both fit
+from requests_toolbelt import MultipartEncoder  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 for sub in ("lib", "tools/shim", "tools"):
     sys.path.insert(0, str(ROOT / sub))
 
 from mpyrun import run_micropython, smallest_heap  # noqa: E402
 from pushover import Pushover  # noqa: E402
+from pushover.http import UrequestsTransport  # noqa: E402
+
+
+def _firmware_requests():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("firmware_requests",
+                                                  ROOT / "tools" / "firmware" / "requests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FIRMWARE_REQUESTS = _firmware_requests()
 
 SEND_MEMORY = ROOT / "tests" / "mpy" / "send_memory.py"
 TOKEN = "aToken0123456789abcdefghijKLMN"
@@ -138,8 +156,6 @@ def plain_copy(port, path, bufsize):
 
 
 def toolbelt(port, path, bufsize):
-    from requests_toolbelt import MultipartEncoder
-
     with open(path, "rb") as f:
         enc = MultipartEncoder(fields={"token": TOKEN, "user": USER, "message": "bench",
                                        "attachment": ("a.jpg", f, "image/jpeg")})
@@ -157,7 +173,7 @@ def toolbelt(port, path, bufsize):
 
 def library(port, path, bufsize):
     po = Pushover(TOKEN, USER, api_url="http://127.0.0.1:%d/1" % port, bufsize=bufsize,
-                  timeout=30)
+                  timeout=30, transport=UrequestsTransport(FIRMWARE_REQUESTS))
     po.send("bench", attachment=str(path), attachment_type="image/jpeg")
 
 

@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for sub in ("lib", "tools/shim", "tools"):
+for sub in ("lib", "tools/firmware", "tools/shim", "tools"):
     sys.path.insert(0, str(ROOT / sub))
 
 from pushover import Pushover  # noqa: E402

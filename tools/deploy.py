@@ -159,9 +159,9 @@ def commands(port: str, board: str, mpy_files: list[Path], settings: Path,
     cmds.append(base + ["fs", "cp", shown(BOARDS / board / "board.py"), ":/board.py"])
     cmds.append(base + ["fs", "cp", shown(settings), ":/settings.py"])
     if install_requests:
-        # urequests is the name the library imports; micropython-lib's urequests requires
-        # requests, so this installs both (released ESP32 firmware has both frozen already)
-        cmds.append(base + ["mip", "install", "urequests"])
+        # requests is the name the library imports first (urequests is only its alias);
+        # released ESP32 firmware has both frozen already
+        cmds.append(base + ["mip", "install", "requests"])
     if example:
         cmds.append(base + ["fs", "cp", shown(EXAMPLES / "wifi.py"), ":/wifi.py"])
         cmds.append(base + ["fs", "cp", shown(EXAMPLES / f"{example}.py"), ":/main.py"])
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--settings", type=Path, default=ROOT / "settings.py",
                     help="your settings file (default: settings.py at the repository root)")
     ap.add_argument("--install-requests", action="store_true",
-                    help="also `mip install urequests` (for firmware built without it)")
+                    help="also `mip install requests` (for firmware built without it)")
     ap.add_argument("--example", choices=examples(),
                     help="also copy examples/wifi.py and this example as /main.py")
     ap.add_argument("--build-dir", type=Path, default=None,

@@ -11,9 +11,9 @@
 # ds18x20, neopixel, ...): the examples rely on ntptime, onewire and ds18x20.
 include("$(PORT_DIR)/boards/manifest.py")
 
-# The library's default transport imports urequests (which requires requests). The port's
-# manifest already has both; a second require() of the same package is skipped.
-require("urequests")
+# The library's default transport imports requests (urequests is only its alias). The port's
+# manifest already has it; a second require() of the same package is skipped.
+require("requests")
 
 # lib/pushover/*.py. Only .py files are frozen: roots.pem (for SocketTransport(verify=True))
 # is not; copy it to /lib/pushover/roots.pem and pass its bytes as cadata= (see README.md).

@@ -28,7 +28,8 @@ class Pushover:
     """One application token and a default user (or group) key.
 
     `api_url` points elsewhere for a local server; `transport` is any object with the
-    `request(method, url, form, timeout)` of http.UrequestsTransport (the default);
+    `request(method, url, form, timeout, secrets)` of http.UrequestsTransport (the default,
+    over the firmware's `requests`, found here: a PushoverError if the board has none);
     `bufsize` is the one buffer a body is streamed through.
     """
 
@@ -37,6 +38,10 @@ class Pushover:
         self._token = check_key("token", token)
         self._user = None if user is None else check_users(user)
         self.api_url = api_url.rstrip("/")
+        if transport is None:
+            from .http import UrequestsTransport
+
+            transport = UrequestsTransport()
         self.transport = transport
         self.bufsize = bufsize
         self.timeout = timeout
@@ -72,13 +77,8 @@ class Pushover:
 
     def request(self, method, path, form=None):
         """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""
-        transport = self.transport
-        if transport is None:
-            from .http import UrequestsTransport
-
-            transport = self.transport = UrequestsTransport()
         secrets = self.secrets(form)
-        status, headers, body = transport.request(method, self.api_url + "/" + path, form,
+        status, headers, body = self.transport.request(method, self.api_url + "/" + path, form,
                                                   self.timeout, secrets)
         return parse_reply(status, headers, body, secrets)
 

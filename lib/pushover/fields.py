@@ -168,6 +168,8 @@ def check(message, fields):
         elif name in ("html", "monospace"):
             value = 1
         elif name == "timestamp":
+            if isinstance(value, float):  # time.time() is a float on some ports
+                value = int(value)
             value = unix_time(check_int(name, value, 0))
         elif name == "ttl":
             check_int(name, value, 1)

@@ -14,7 +14,6 @@ from .compat import random_hex
 from .errors import FieldError
 
 _MIN_BUF = const(64)
-_EIO = const(5)
 _IS_DIR = const(0x4000)
 
 # 1 for the bytes sent as they are in a URL-encoded value (RFC 3986 unreserved), else 0.
@@ -203,8 +202,6 @@ class Form:
         self.pairs = pairs
         self.attachment = attachment
         self.bufsize = bufsize
-        self.sent = False  # True once the last byte was handed to the transport
-        self.error = None  # an error found while streaming (the source shrank)
         if attachment is None:
             self.content_type = "application/x-www-form-urlencoded"
             length = len(pairs) - 1 if pairs else 0
@@ -259,8 +256,6 @@ class Form:
         `prefix` (bytes, e.g. the request head) goes out first through the same buffer, so a
         small request leaves in one write.
         """
-        self.sent = False
-        self.error = None
         self._buf = buf = bytearray(self.bufsize)
         self._mv = memoryview(buf)
         self._n = 0
@@ -295,7 +290,6 @@ class Form:
         if self._n:
             yield self._mv[: self._n]
         self._n = 0
-        self.sent = True
 
     def _put(self, data):
         mv = self._mv
@@ -333,10 +327,8 @@ class Form:
         self._n = n
 
     def _shrank(self, source, remaining):
-        self.error = FieldError(source.field, "ended before its size of " + str(source.size)
-                                + " bytes", source.size, source.size - remaining)
-        # An OSError, so that requests closes its socket; the transport reports self.error.
-        return OSError(_EIO)
+        return FieldError(source.field, "ended before its size of " + str(source.size)
+                          + " bytes", source.size, source.size - remaining)
 
     def _put_buffer(self, source):
         """A buffer already in RAM (a camera frame) goes out as it is: no copy, and one

@@ -14,7 +14,7 @@ says what to do.
 from micropython import const
 
 from .errors import TemporaryError, TLSError, UnknownOutcomeError
-from .http import REPLY_CAP, _int_or_none, read_body, scrub
+from .http import REPLY_CAP, _int_or_none, classify, read_body, scrub
 
 _MAX_HEADERS = const(40)
 _MAX_LINE = const(1024)
@@ -51,23 +51,40 @@ def ensure_clock():
                        "connect to Wi-Fi and call ntptime.settime() before a verified send")
 
 
-def tls_wrap(sock, host, cadata):
-    """Wrap with certificate and host name checks, on MicroPython's `tls` or CPython's `ssl`."""
+def _tls_module():
+    """MicroPython's `tls` (1.23+), or CPython's `ssl` where there is none."""
     try:
-        import tls  # MicroPython 1.23+
+        import tls
 
-        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = tls.CERT_REQUIRED
-        ctx.load_verify_locations(cadata)  # positional: `cadata=` raises on MicroPython
-        return ctx.wrap_socket(sock, server_hostname=host)
+        return tls
     except ImportError:
         import ssl
 
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and host name checks
-        if isinstance(cadata, (bytes, bytearray)) and cadata.lstrip()[:5] == b"-----":
-            cadata = cadata.decode()
-        ctx.load_verify_locations(cadata=cadata)  # pyright: ignore[reportArgumentType] CPython
+        return ssl
+
+
+def tls_wrap(sock, host, cadata, mod=None, verify=True):
+    """Wrap with certificate and host name checks (`verify`), on MicroPython's `tls` or
+    CPython's `ssl` (or the module `mod` given). A refused certificate raises here: ValueError
+    with mbedTLS's text on MicroPython, an SSLCertVerificationError on CPython."""
+    mod = mod or _tls_module()
+    ctx = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT)
+    if getattr(mod, "__name__", "") == "ssl":  # CPython's: CERT_REQUIRED and host checks
+        if not verify:
+            ctx.check_hostname = False  # pyright: ignore[reportAttributeAccessIssue] CPython
+            ctx.verify_mode = mod.CERT_NONE  # pyright: ignore[reportAttributeAccessIssue]
+        else:
+            if isinstance(cadata, (bytes, bytearray)) and cadata.lstrip()[:5] == b"-----":
+                cadata = cadata.decode()
+            ctx.load_verify_locations(cadata=cadata)  # pyright: ignore[reportCallIssue, reportArgumentType]
         return ctx.wrap_socket(sock, server_hostname=host)
+    # (the stubs type tls's verify_mode as ssl's enum; the firmware takes its int constants)
+    if verify:
+        ctx.verify_mode = mod.CERT_REQUIRED  # pyright: ignore[reportAttributeAccessIssue]
+        ctx.load_verify_locations(cadata)  # positional: `cadata=` raises on MicroPython
+    else:
+        ctx.verify_mode = mod.CERT_NONE  # pyright: ignore[reportAttributeAccessIssue]
+    return ctx.wrap_socket(sock, server_hostname=host)
 
 
 class _Stream:
@@ -105,16 +122,18 @@ class SocketTransport:
     """HTTP/1.1 over one socket, reused while the server keeps it open (`keepalive`).
 
     `verify`: check the certificate chain and host name (https only) against `cadata` (PEM or
-    DER bytes; default: the bundled roots). `connect` makes the TCP socket (tests pass fakes).
+    DER bytes; default: the bundled roots). `connect` makes the TCP socket and `tls` is the
+    module that wraps it (default: the firmware's `tls`); tests pass fakes of both.
     """
 
     def __init__(self, verify=False, cadata=None, keepalive=True, reply_cap=REPLY_CAP,
-                 connect=None):
+                 connect=None, tls=None):
         self.verify = verify
         self.cadata = cadata
         self.keepalive = keepalive
         self.reply_cap = reply_cap
-        self.connect = connect or self._connect
+        self.connect = self._connect if connect is None else connect
+        self.tls = tls
         self._conn = None  # [key, stream, poller (None: not made yet, False: cannot poll)]
         self.connections = 0  # opened so far (for measurements)
 
@@ -145,13 +164,13 @@ class SocketTransport:
         sock = self.connect(host, port, timeout)
         try:
             if tls:
-                if self.verify:
-                    sock = tls_wrap(sock, host, self.cadata or default_roots())
-                else:
-                    sock = _unverified(sock, host)
-        except OSError as e:
+                # a refused certificate raises here (ValueError on MicroPython), or at the
+                # first write where the handshake is put off; either way classify() says so
+                sock = tls_wrap(sock, host, self.verify and (self.cadata or default_roots()),
+                                self.tls, self.verify)
+        except BaseException:
             sock.close()
-            raise TLSError("TLS with " + host + " failed: " + str(e)) from None
+            raise
         stream = sock if hasattr(sock, "readline") else _Stream(sock)
         self.connections += 1
         self._conn = [key, stream, None]
@@ -170,9 +189,8 @@ class SocketTransport:
         while True:
             try:
                 stream, reused = self._open(tls, host, port, timeout)
-            except OSError as e:
-                raise TemporaryError("cannot connect to " + host + ": "
-                                     + scrub(e, secrets)) from None
+            except Exception as e:
+                raise classify(e, 0, 0, secrets, "cannot connect to " + host) from None
             try:
                 return self._exchange(stream, method, host, path, form, reused, secrets)
             except _Stale:
@@ -193,32 +211,31 @@ class SocketTransport:
             head += ("Content-Type: " + form.content_type + "\r\nContent-Length: "
                      + str(form.length) + "\r\n")
         head += "Connection: " + ("keep-alive" if self.keepalive else "close") + "\r\n\r\n"
-        sent = form is None
+        head = head.encode()
+        # what could be acted on twice is a body: a GET (no body) counts as nothing to send
+        length = 0 if form is None else len(head) + form.length
+        sent = 0
         try:
             if form is None:
-                stream.write(head.encode())
+                stream.write(head)
             else:
-                chunks = form.chunks(head.encode())
+                chunks = form.chunks(head)
                 try:
                     for chunk in chunks:
                         stream.write(chunk)
+                        sent += len(chunk)
                 finally:
                     chunks.close()
-                sent = form.sent
+        except Exception as e:
+            if reused and (form is None or sent < length) and _nothing_read(e):
+                raise _Stale() from None  # a reused connection the server had closed
+            raise classify(e, sent, length, secrets) from None
+        try:
             return self._reply(stream, secrets)
-        except OSError as e:
-            if form is not None and form.error is not None:
-                raise form.error from None
-            why = scrub(type(e).__name__ + " " + str(e), secrets)
-            if _is_tls_failure(e):
-                raise TLSError("TLS with " + host + " failed: " + why) from None
-            if reused and (form is None or not sent) and _nothing_read(e):
-                # the request did not get through whole: the server cannot have acted on it
-                raise _Stale() from None
-            if sent:
-                raise UnknownOutcomeError("the request was sent but no reply came (" + why
-                                          + "); it may have been delivered") from None
-            raise TemporaryError("network error before the request was sent: " + why) from None
+        except Exception as e:
+            if reused and form is None and _nothing_read(e):
+                raise _Stale() from None  # a GET is safe to send again
+            raise classify(e, sent, length, secrets) from None
 
     def _reply(self, stream, secrets):
         line = stream.readline()
@@ -266,27 +283,6 @@ class SocketTransport:
         if not keep:
             self.close()
         return status, headers, body
-
-
-def _unverified(sock, host):
-    try:
-        import tls
-
-        ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
-        ctx.verify_mode = tls.CERT_NONE
-        return ctx.wrap_socket(sock, server_hostname=host)
-    except ImportError:
-        import ssl
-
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False  # pyright: ignore[reportAttributeAccessIssue] CPython
-        ctx.verify_mode = ssl.CERT_NONE
-        return ctx.wrap_socket(sock, server_hostname=host)
-
-
-def _is_tls_failure(e):
-    name = type(e).__name__
-    return "SSL" in name or "Certificate" in name or "MBEDTLS" in str(e)
 
 
 class _Stale(Exception):

@@ -91,24 +91,73 @@ class ScriptedPo:
         self.sent.append(message)
 
 
-class _RawReply:
-    """The reply stream a firmware Response exposes as `.raw`: read(n), readline(), close()."""
+class FakeSocket:
+    """A MicroPython socket's surface (connect, settimeout, write, read, readinto, readline,
+    close) over a scripted reply. What is written is parsed into the request head and a
+    digest of the body; `fail_after` body writes, it raises OSError(ECONNRESET)."""
 
-    def __init__(self, data):
-        self.data = data
-        self.pos = 0
+    def __init__(self, net):
+        self.net = net
         self.closed = False
+        self.head = b""
+        self.headers = {}
+        self.in_body = False
+        self.digest = hashlib.sha256()
+        self.length = 0
+        self.writes = 0
+        self.pos = 0
+
+    def connect(self, addr):
+        if self.net.refuse:
+            raise OSError(111)  # ECONNREFUSED
+
+    def settimeout(self, t):
+        pass
+
+    def write(self, data):
+        if self.closed:
+            raise OSError(9)  # EBADF
+        data = bytes(data) if not isinstance(data, str) else data.encode()
+        if not self.in_body:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end >= 0:
+                for line in self.head[:end].split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b": ")
+                    self.headers[name.decode()] = value.decode()
+                self.in_body = True
+                rest = self.head[end + 4:]
+                self.head = self.head[:end + 4]
+                if rest:
+                    self._body(rest)
+            return len(data)
+        self._body(data)
+        return len(data)
+
+    def _body(self, data):
+        if self.net.fail_after is not None and self.writes >= self.net.fail_after:
+            raise OSError(104)  # ECONNRESET
+        self.digest.update(data)
+        self.length += len(data)
+        self.writes += 1
 
     def read(self, n=-1):
-        end = len(self.data) if n is None or n < 0 else self.pos + n
-        out = self.data[self.pos:end]
+        reply = self.net.reply
+        end = len(reply) if n is None or n < 0 else self.pos + n
+        out = reply[self.pos:end]
         self.pos += len(out)
         return out
 
+    def readinto(self, buf):
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
     def readline(self):
-        end = self.data.find(b"\n", self.pos)
-        end = len(self.data) if end < 0 else end + 1
-        out = self.data[self.pos:end]
+        reply = self.net.reply
+        end = reply.find(b"\n", self.pos)
+        end = len(reply) if end < 0 else end + 1
+        out = reply[self.pos:end]
         self.pos = end
         return out
 
@@ -116,59 +165,90 @@ class _RawReply:
         self.closed = True
 
 
-class FakeResponse:
-    def __init__(self, status, raw):
-        self.status_code = status
-        self.raw = raw
+class FakeNet:
+    """Stands in for the `socket` module where there are none (MicroPython on the host): every
+    connection gets the scripted `reply` (the whole reply, from the status line)."""
 
-    def close(self):
-        self.raw.close()
-
-
-class FakeUrequests:
-    """Stands in for the firmware's `urequests` module where there are no sockets (MicroPython
-    on the host): request() consumes a generator body as the firmware does (only with an
-    exact-case "Content-Length" str header, else it would chunk-encode), then hands each raw
-    header line of a scripted reply to `parse_headers` and returns a Response over the rest.
-
-    `reply` is the whole reply as bytes, starting at the status line. `fail_after` raises
-    OSError once that many body chunks went out (a dropped connection)."""
+    SOCK_STREAM = 1
 
     def __init__(self, reply=b"HTTP/1.0 200 OK\r\nContent-Length: 30\r\n\r\n"
-                              b'{"status":1,"request":"req-1"}', fail_after=None):
+                             b'{"status":1,"request":"req-1"}', fail_after=None, refuse=False):
         self.reply = reply
         self.fail_after = fail_after
-        self.responses = []
-        self.calls = []
+        self.refuse = refuse
+        self.sockets = []
 
-    def request(self, method, url, data=None, headers=None, timeout=None, parse_headers=True):
-        headers = headers or {}
-        digest = hashlib.sha256()
-        length = chunks = 0
-        if data is not None:
-            declared = headers.get("Content-Length")
-            if not isinstance(declared, str):
-                raise AssertionError("no exact-case str Content-Length: the body would be chunked")
-            for chunk in data:
-                if self.fail_after is not None and chunks >= self.fail_after:
-                    raise OSError(104)  # ECONNRESET
-                digest.update(chunk)
-                length += len(chunk)
-                chunks += 1
-        self.calls.append({"method": method, "url": url, "headers": headers, "length": length,
-                           "chunks": chunks, "sha256": digest.digest()})
-        raw = _RawReply(self.reply)
-        status = int(raw.readline().split(None, 2)[1])
-        while True:
-            line = raw.readline()
-            if not line or line == b"\r\n":
-                break
-            if callable(parse_headers):
-                try:
-                    parse_headers(line, {})
-                except OSError:
-                    raw.close()  # the firmware closes its socket on an OSError
-                    raise
-        resp = FakeResponse(status, raw)
-        self.responses.append(resp)
-        return resp
+    def getaddrinfo(self, host, port, af=0, kind=0):
+        return [(2, 1, 0, "", (host, port))]
+
+    def socket(self, af=2, kind=1, proto=0):
+        s = FakeSocket(self)
+        self.sockets.append(s)
+        return s
+
+    def all_closed(self):
+        return all(s.closed for s in self.sockets)
+
+
+class FakeTls:
+    """Stands in for MicroPython's `tls` module over FakeSocket (no encryption): the context
+    API the library and requests use, and a certificate refusal as the real one raises it, a
+    ValueError with mbedTLS's text, at wrap_socket or, with do_handshake_on_connect=False, at
+    the first write."""
+
+    PROTOCOL_TLS_CLIENT = 0
+    CERT_NONE = 0
+    CERT_REQUIRED = 2
+
+    def __init__(self, refuse=None):
+        self.refuse = refuse  # None, or the mbedTLS text of the refusal
+        self.wrapped = []
+
+    def SSLContext(self, protocol):
+        return _FakeContext(self)
+
+
+class _FakeContext:
+    def __init__(self, tls):
+        self.tls = tls
+        self.verify_mode = tls.CERT_REQUIRED
+        self.cadata = None
+
+    def load_verify_locations(self, cadata):
+        self.cadata = cadata
+
+    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True,
+                    server_hostname=None):
+        refuse = self.tls.refuse if self.verify_mode == self.tls.CERT_REQUIRED else None
+        self.tls.wrapped.append((server_hostname, self.verify_mode))
+        if refuse and do_handshake_on_connect:
+            raise ValueError(refuse)
+        return _FakeTlsSocket(sock, refuse)
+
+
+class _FakeTlsSocket:
+    """read, readinto, readline, write, setblocking, close: what MicroPython's has."""
+
+    def __init__(self, sock, refuse):
+        self.sock = sock
+        self.refuse = refuse
+
+    def write(self, data):
+        if self.refuse:
+            raise ValueError(self.refuse)
+        return self.sock.write(data)
+
+    def read(self, n=-1):
+        return self.sock.read(n)
+
+    def readinto(self, buf):
+        return self.sock.readinto(buf)
+
+    def readline(self):
+        return self.sock.readline()
+
+    def setblocking(self, flag):
+        pass
+
+    def close(self):
+        self.sock.close()
