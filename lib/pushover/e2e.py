@@ -14,6 +14,7 @@ and never appears in an error or a repr.
 
 import hashlib
 from binascii import b2a_base64, crc32, unhexlify
+from struct import pack_into
 
 from micropython import const
 
@@ -78,11 +79,6 @@ def gzip_size(n):
     return len(_GZIP_HEAD) + 5 * blocks + n + 8
 
 
-def _put_le(buf, at, value, size):
-    for i in range(size):
-        buf[at + i] = (value >> (8 * i)) & 0xFF
-
-
 def gzip_into(buf, at, raw):
     """Write `raw` as a gzip stream of stored deflate blocks into `buf` from index `at`;
     returns the index after it (at + gzip_size(len(raw)))."""
@@ -93,17 +89,15 @@ def gzip_into(buf, at, raw):
     while True:
         k = min(n - done, _STORED_MAX)
         last = done + k == n
-        buf[at] = 1 if last else 0  # BFINAL, BTYPE 00 (stored)
-        _put_le(buf, at + 1, k, 2)
-        _put_le(buf, at + 3, k ^ 0xFFFF, 2)
+        pack_into("<BHH", buf, at, 1 if last else 0, k, k ^ 0xFFFF)  # BFINAL, stored; LEN, NLEN
         at += 5
         buf[at : at + k] = raw[done : done + k] if k != n else raw
         at += k
         done += k
         if last:
             break
-    _put_le(buf, at, crc32(raw) & 0xFFFFFFFF, 4)
-    _put_le(buf, at + 4, n & 0xFFFFFFFF, 4)
+    # little-endian CRC32 and size; pack_into, as shifting a 32-bit value makes long ints
+    pack_into("<II", buf, at, crc32(raw), n & 0xFFFFFFFF)
     return at + 8
 
 
