@@ -173,9 +173,13 @@ def test_a_send_is_encrypted_on_the_wire_and_the_attachment_is_not():
     assert open_sealed(body["message"]) == "a" * 200 and body["encrypted"] == "1"
 
 
-@pytest.mark.parametrize("key", [None, 5, b"\x00" * 32, KEY_HEX.encode(), KEY_HEX[:-1],
-                                 KEY_HEX + "0", KEY_HEX[:-1] + "g", " " + KEY_HEX[1:],
-                                 "", bytearray(KEY)])
+BAD_KEYS = {"none": None, "int": 5, "bytes": b"\x00" * 32, "hex-bytes": KEY_HEX.encode(),
+            "63-hex": KEY_HEX[:-1], "65-hex": KEY_HEX + "0", "not-hex": KEY_HEX[:-1] + "g",
+            "space": " " + KEY_HEX[1:], "empty": "", "bytearray": bytearray(KEY)}
+
+
+# ids name each case, so that no key reaches the test report
+@pytest.mark.parametrize("key", list(BAD_KEYS.values()), ids=list(BAD_KEYS))
 def test_a_malformed_key_is_a_field_error_at_construction(key):
     if key is None:  # no key: no encryption, and e2e need not be loaded
         assert Pushover(TOKEN, USER, encryption_key=None)._e2e is None

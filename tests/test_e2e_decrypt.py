@@ -106,7 +106,8 @@ def test_decrypt_fields_of_a_received_message():
     assert decrypt_fields(KEY, {"message": "plain"}) == {}
 
 
-@pytest.mark.parametrize("bad", [KEY_HEX[:-1], KEY_HEX + "0", KEY_HEX[:-1] + "z", 7, KEY])
+@pytest.mark.parametrize("bad", [KEY_HEX[:-1], KEY_HEX + "0", KEY_HEX[:-1] + "z", 7, KEY],
+                         ids=["63-hex", "65-hex", "not-hex", "int", "bytes"])  # no key in ids
 def test_a_malformed_key_names_the_rule_not_the_value(bad):
     with pytest.raises(ValueError) as err:
         parse_key(bad)
