@@ -229,6 +229,25 @@ def test_a_failure_mid_way_sends_nothing(error):
     assert p.transport.calls == []
 
 
+def test_a_failure_on_a_later_field_sends_nothing():
+    """The message is sealed, then the title's cipher fails: the request never starts."""
+    p = po()
+    real = p._e2e._aes
+    made = []
+
+    def second_fails(key, mode, iv):
+        made.append(iv)
+        if len(made) == 2:
+            raise ValueError("blksize % 16")
+        return real(key, mode, iv)
+
+    p._e2e._aes = second_fails
+    with pytest.raises(e2e.EncryptionError) as err:
+        p.send("secret text", title="secret title", url="https://secret.example")
+    assert str(err.value).startswith("title:") and len(made) == 2
+    assert p.transport.calls == []
+
+
 def test_a_short_iv_sends_nothing():
     p = po()
     p._e2e._urandom = lambda n: b"\x00" * (n - 1)
