@@ -1,10 +1,12 @@
-"""The application token and user key never leak: every error path reachable against the local
-server (each fault mode, each validation error, refused keys, a failed TLS handshake, queue
-set-aside records, receipts, glances, account calls), with both transports, is driven with
-distinctive keys; neither key (nor a 10-character piece of one) may appear in str() or repr()
-of an error or of anything it carries or chains to, in the repr of the client, transport,
-queue or results, in the queue file (which keeps only a message's own `user=`), in captured stdout/stderr, or in logging output (each
-error is also logged with its traceback, as an application would).
+"""The application token, the user key and the end-to-end encryption key never leak: every
+error path reachable against the local server (each fault mode, each validation error, refused
+keys, a failed TLS handshake, queue set-aside records, receipts, glances, account calls, and
+the same sends with encryption on), with both transports, is driven with distinctive keys; no
+key (nor a 10-character piece of one; for the encryption key, of its hex in either case or of
+its bytes) may appear in str() or repr() of an error or of anything it carries or chains to, in
+the repr of the client, transport, queue or results, in the queue file (which keeps only a
+message's own `user=`, and never the encryption key), in captured stdout/stderr, or in logging
+output (each error is also logged with its traceback, as an application would).
 """
 
 import logging
@@ -25,6 +27,7 @@ from live import (
 from pushover import FieldError, Pushover, PushoverError, QuotaError
 from pushover import retry as retry_module
 from pushover.account import limits, sounds, validate_user
+from pushover.e2e import EncryptionError, Encryptor
 from pushover.glances import glance
 from pushover.queue import Queue
 from pushover.receipts import Receipts
@@ -34,8 +37,13 @@ TOKEN = "SECRETtokenQ7w3Zp9Lx2Vb8Nm4Kj1"
 USER = "PRIVATEuserR5t6Y7u8I9o0P1a2S3d"
 WRONG_TOKEN = "WRONGtokenH4g5F6d7S8a9Q0w1E2r3"
 STRANGER = "STRANGERuserZ1x2C3v4B5n6M7k8J9"  # a user key the server does not know
-SECRETS = (TOKEN, USER, WRONG_TOKEN, STRANGER)
-assert all(len(s) == 30 and s.isalnum() for s in SECRETS)
+# the end-to-end encryption key, as given (hex), in the other case, and as its bytes would
+# show in a repr; every byte of it is a letter or digit, so its repr is its 32 characters
+KEY_HEX = "4b45594b6579536563726574526177426974733132333435363738394142435a"
+KEY_BYTES = bytes.fromhex(KEY_HEX)
+assert KEY_BYTES.isalnum() and repr(KEY_BYTES) == "b'" + KEY_BYTES.decode() + "'"
+SECRETS = (TOKEN, USER, WRONG_TOKEN, STRANGER, KEY_HEX, KEY_HEX.upper(), KEY_BYTES.decode())
+assert all(len(s) == 30 and s.isalnum() for s in SECRETS[:4])
 PIECE = 10
 LOG = logging.getLogger("app")
 
@@ -65,7 +73,8 @@ def describe(obj):
         for linked in (obj.__cause__, obj.__context__):
             if linked is not None:
                 parts += [str(linked), repr(linked), repr(getattr(linked, "args", ()))]
-    elif hasattr(obj, "__dict__") and not isinstance(obj, (Pushover, SocketTransport)):
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (Pushover, SocketTransport,
+                                                            Encryptor)):
         parts.append(repr(vars(obj)))  # results: every attribute
     return "\n".join(parts)
 
@@ -196,11 +205,57 @@ def transport_paths(c, tmp_path, kind):
         srv.stop()
 
 
+def encryption_paths(c, tmp_path, kind):
+    """The same client with encryption on: sends that succeed, fail or are refused, a bad key
+    at construction, a cipher failing mid-way, the queue; the key must show up nowhere."""
+    srv = start_server(tmp_path / ("srv-e2e-" + kind), tokens=[TOKEN], users=[USER])
+    po = client(srv, kind, token=TOKEN, user=USER, timeout=0.5, encryption_key=KEY_HEX)
+    try:
+        c.keep(po.send("sealed", title="t", url="https://x.example"))
+        for mode in ("500", "429", "no_reply", "drop_mid_body"):
+            srv.set_fault(mode, 1)
+            c.expect_error(lambda: po.send("sealed fault"))
+        srv.set_fault(None)
+        # the server applies url_title's 100-character limit to the sealed value (108+)
+        c.expect_error(lambda: po.send("x", url_title="u"))
+        c.expect_error(lambda: po.send("x", user=STRANGER))
+        before = len(settled_requests(srv))
+        for bad in (KEY_HEX[:-1], KEY_HEX + "0", KEY_HEX[:-1] + "g", KEY_BYTES, KEY_HEX.encode(),
+                    " " + KEY_HEX[1:]):
+            c.expect_error(lambda bad=bad: Pushover(TOKEN, USER, encryption_key=bad), FieldError)
+        c.expect_error(lambda: po.send("x" * 1025), FieldError)
+        c.expect_error(lambda: po.send("x", priority=2), FieldError)
+        cipher = po._e2e._aes
+        po._e2e._aes = lambda key, mode, iv: cipher(key, 3, iv)  # cryptolib refuses: mode
+        c.expect_error(lambda: po.send("x"), EncryptionError)
+        po._e2e._aes = cipher
+        assert len(api_requests(srv)) == before
+        q = Queue(str(tmp_path / ("q-e2e-" + kind)))
+        q.put("queued", po=po, title="t")
+        q.put("refused", po=po, user=STRANGER)
+        c.keep(q.flush(po))
+        for _, reason, message in q.set_aside():
+            c.keep(reason)
+            c.keep(message)
+        with open(q.path, "rb") as f:
+            raw = f.read()
+        assert KEY_BYTES not in raw
+        assert leaks(raw.decode().replace(STRANGER, "")) == []
+        c.keep(q)
+        c.keep(po)
+        c.keep(po._e2e)
+        c.keep(po.transport)
+    finally:
+        close(po)
+        srv.stop()
+
+
 def test_no_secret_on_any_error_path(tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     c = Collector()
     for kind in TRANSPORTS:
         transport_paths(c, tmp_path, kind)
+        encryption_paths(c, tmp_path, kind)
     # a TLS handshake that fails (an https URL on the plain HTTP server) and a server that is
     # gone, on both transports
     srv = start_server(tmp_path / "srv-tls")
@@ -220,7 +275,7 @@ def test_no_secret_on_any_error_path(tmp_path, caplog, capfd):
                                     transport=SocketTransport()).send("x"))
 
     # every error path was reached
-    assert c.errors >= 2 * (8 + 7 * 5 + 17 + 9 + 2) + 5, c.errors
+    assert c.errors >= 2 * (8 + 7 * 5 + 17 + 9 + 2 + 4 + 2 + 6 + 3) + 5, c.errors
     kinds = {type(x).__name__ for x in c.items if isinstance(x, BaseException)}
     assert kinds >= {"FieldError", "RejectedError", "QuotaError", "TemporaryError",
                      "UnknownOutcomeError", "TLSError"}, kinds
@@ -241,3 +296,9 @@ def test_the_checker_finds_a_leak():
     err = FieldError("user", "is wrong")
     err.__context__ = OSError("while sending " + STRANGER)
     assert leaks(describe(err)) == [STRANGER]
+    assert KEY_HEX in leaks("key=" + KEY_HEX[30:40])
+    assert leaks("4B45594B6579") == [KEY_HEX.upper()]
+    assert leaks(repr(KEY_BYTES)) == [KEY_BYTES.decode()]
+    # what holds the key keeps it out of its repr, but its attributes do hold it
+    enc = Encryptor(KEY_HEX)
+    assert leaks(describe(enc)) == [] and KEY_BYTES in vars(enc).values()

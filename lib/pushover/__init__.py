@@ -30,13 +30,20 @@ class Pushover:
     `api_url` points elsewhere for a local server; `transport` is any object with the
     `request(method, url, form, timeout, secrets)` of http.UrequestsTransport (the default,
     over the firmware's `requests`, found here: a PushoverError if the board has none);
-    `bufsize` is the one buffer a body is streamed through.
+    `bufsize` is the one buffer a body is streamed through. With `encryption_key` (the 64 hex
+    characters the Pushover app shows) message, title, url and url_title are sent end-to-end
+    encrypted (pushover.e2e); a send that cannot encrypt raises before any I/O.
     """
 
     def __init__(self, token, user=None, api_url=API_URL, transport=None, bufsize=1024,
-                 timeout=15):
+                 timeout=15, encryption_key=None):
         self._token = check_key("token", token)
         self._user = None if user is None else check_users(user)
+        self._e2e = None
+        if encryption_key is not None:
+            from .e2e import Encryptor
+
+            self._e2e = Encryptor(encryption_key)
         self.api_url = api_url.rstrip("/")
         if transport is None:
             from .http import UrequestsTransport
@@ -57,6 +64,8 @@ class Pushover:
 
             raise FieldError("user", "is required: give it to Pushover() or to send()")
         pairs, attachment = check(message, fields)
+        if self._e2e is not None:  # after check(): the limits apply to the plaintext
+            pairs = self._e2e.encrypt_pairs(pairs)
         pairs = [("token", self._token), ("user", user)] + pairs
         return Form(pairs, attachment, self.bufsize, boundary)
 
