@@ -268,6 +268,7 @@ def _decode_base64(text):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # TCP_NODELAY: a reply leaves as soon as it is written
     server_version = "pushover-local/1.0"
     sys_version = ""
 
@@ -555,23 +556,28 @@ class _Handler(BaseHTTPRequestHandler):
         # recorded before the reply goes out: a client that has read the reply may ask the
         # server at once what it recorded, and must find this request there
         self._record(status)
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        for k, v in headers:
-            self.send_header(k, v)
+        head = ["%s %d %s" % (self.protocol_version, status,
+                              self.responses.get(status, ("",))[0]),
+                "Server: " + self.version_string(), "Date: " + self.date_time_string(),
+                "Content-Type: " + ctype]
+        head += ["%s: %s" % kv for kv in headers]
         if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
+            head.append("Transfer-Encoding: chunked")
         else:
-            self.send_header("Content-Length", str(length))
-        self.send_header("Connection", "close" if self.close_connection else "keep-alive")
-        self.end_headers()
+            head.append("Content-Length: %d" % length)
+        head.append("Connection: " + ("close" if self.close_connection else "keep-alive"))
+        out = bytearray(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         if chunked:
             cuts = sorted({0, min(5, len(body)), len(body) // 2, len(body)})
             for a, b in zip(cuts, cuts[1:], strict=False):
-                self.wfile.write(b"%x\r\n%s\r\n" % (b - a, body[a:b]))
-            self.wfile.write(b"0\r\n\r\n")
+                out += b"%x\r\n%s\r\n" % (b - a, body[a:b])
+            out += b"0\r\n\r\n"
         else:
-            self.wfile.write(body)
+            out += body
+        # one write per reply: headers and body in two writes make Nagle's algorithm hold the
+        # body until the client's delayed ACK (about 40 ms) on every reply after the first
+        # on a kept-alive connection
+        self.wfile.write(out)
         self.wfile.flush()
 
     def _record(self, status):
