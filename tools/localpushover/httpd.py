@@ -645,8 +645,14 @@ class Handler(BaseHTTPRequestHandler):
         return HttpError(404, {"receipt": "not found", "status": 0, "errors": [
             "receipt not found; may be invalid or expired"]})
 
+    def _get_token(self):
+        """The token of a GET: in the query, or in a form body (pushover-complete sends its
+        GETs so; Pushover takes them)."""
+        fields, _, _, _ = self._read_form(MAX_SMALL_BODY, attachments=False)
+        return self.query.get("token") or fields.get("token", "")
+
     def _ep_receipt(self, receipt):
-        token = self.query.get("token", "")
+        token = self._get_token()
         self._token_only(token)
         try:
             state = self.store.receipt_state(receipt, token)
@@ -681,11 +687,11 @@ class Handler(BaseHTTPRequestHandler):
                            "licenses": list(LICENSES)})
 
     def _ep_sounds(self):
-        self._token_only(self.query.get("token", ""))
+        self._token_only(self._get_token())
         return Reply(200, {"status": 1, "sounds": dict(rules.SOUNDS)})
 
     def _ep_limits(self):
-        self._token_only(self.query.get("token", ""))
+        self._token_only(self._get_token())
         limit, remaining, reset = self.store.quota_state()
         return Reply(200, {"status": 1, "limit": limit, "remaining": remaining, "reset": reset})
 

@@ -6,9 +6,13 @@ takes is taken, what it refuses is refused, with an error per bad field in the P
 
 Choices where SPEC.md leaves room (each one also a row in tests/api_cases.py):
 
-* `html` and `monospace` must be 0 or 1.
+* `html` and `monospace`: "1" and "true" turn the option on, "0" and "false" leave it off (any
+  case: `requests` sends Python's `True`/`False` as text, and clients such as pushover-complete
+  send `html=False` on every message); anything else is refused.
 * `retry`/`expire`/`callback`/`tags` are ignored below priority 2, `ttl` at priority 2.
-* An attachment part needs a filename and an image `Content-Type`.
+* An attachment part needs a filename; its type is its `Content-Type` when that is an image
+  type, else (no `Content-Type`, as `requests` sends for `files={"attachment": (name, f)}`)
+  what its first bytes or its file name show. A part that is not an image is refused.
 * An empty optional field counts as absent (`title=` is like no title).
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import mimetypes
 import re
 
 MAX_ATTACHMENT = 5_242_880
@@ -40,8 +45,8 @@ SOUNDS = {
 KEY_RE = re.compile(r"[A-Za-z0-9]{30}")
 DEVICE_RE = re.compile(r"[A-Za-z0-9_-]{1,25}")
 INT_RE = re.compile(r"-?[0-9]{1,18}")
-FLAG_ON = ("1",)
-FLAG_OFF = ("0",)
+FLAG_ON = ("1", "true")
+FLAG_OFF = ("0", "false")
 # fields that keep an empty value (it is an error there, not "absent")
 KEEP_EMPTY = ("message", "token", "user")
 
@@ -100,7 +105,7 @@ def check_int(errs, fields, name, text, lo=None, hi=None):
 
 def flag(value):
     """True, False, or None for a value that is neither (see the module docstring)."""
-    v = value
+    v = value.strip().lower()
     return True if v in FLAG_ON else False if v in FLAG_OFF else None
 
 
@@ -124,7 +129,10 @@ def sniff_image(head):
 def part_image_type(part):
     """The image type of a file part, or None when it is not an image."""
     declared = (part.content_type or "").split(";")[0].strip().lower()
-    return declared if is_image_type(declared) else None
+    if declared:
+        return declared if is_image_type(declared) else None
+    guessed = mimetypes.guess_type(part.filename or "")[0]
+    return sniff_image(part.data[:16]) or (guessed if is_image_type(guessed) else None)
 
 
 def decode_base64(text):
