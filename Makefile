@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint venv clean server demo bench typecheck mpy deploy deploy-dry
+.PHONY: test lint venv clean server demo bench typecheck mpy deploy deploy-dry inbox-check
 
 venv: $(STAMP)
 
@@ -29,6 +29,11 @@ PORT ?= 8765
 # a local Pushover in the foreground, on 127.0.0.1:$(PORT); messages kept in server-data/
 server: $(STAMP)
 	$(PY) tools/pushover_server.py --port $(PORT)
+
+# the inbox in headless Chromium (Debian: apt-get install -y chromium): a screenshot in
+# build/inbox.png, and a check that new messages appear without a reload; not part of `test`
+inbox-check: $(STAMP)
+	$(PY) tools/inbox_check.py
 
 # start a local Pushover, send a text and an image through the library, show what arrived
 demo: $(STAMP)
