@@ -235,3 +235,16 @@ def test_curl_refusal_shape(srv):
                  "--form-string", "message=x", srv.api_url + "/messages.json")
     assert (reply["status"], reply["user"]) == (0, "invalid")
     assert reply["errors"] and reply["request"]
+
+
+def test_curl_sounds_limits_and_quota_headers(srv):
+    assert curl("%s/sounds.json?token=%s" % (srv.api_url, TOKEN))["sounds"]["siren"] == "Siren"
+    limits = curl("%s/apps/limits.json?token=%s" % (srv.api_url, TOKEN))
+    assert (limits["limit"], limits["remaining"]) == (10000, 10000)
+    out = subprocess.run([CURL or "curl", "-s", "-i", "--max-time", "10", "--form-string",
+                          "token=" + TOKEN, "--form-string", "user=" + USER, "--form-string",
+                          "message=x", srv.api_url + "/messages.json"],
+                         capture_output=True, timeout=20, check=True).stdout.decode()
+    assert "X-Limit-App-Remaining: 9999\r\n" in out
+    assert curl("%s/apps/limits.json?token=%s" % (srv.api_url, TOKEN))["remaining"] == 9999
+    assert curl("%s/sounds.json?token=bad" % srv.api_url)["token"] == "invalid"
