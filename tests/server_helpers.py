@@ -74,16 +74,6 @@ def shared_fixture(tmp_path_factory):
         s.stop()
 
 
-class Clock:
-    """A settable clock for the server (receipt expiry, quota reset)."""
-
-    def __init__(self, t):
-        self.t = float(t)
-
-    def __call__(self):
-        return self.t
-
-
 class Resp:
     def __init__(self, status, headers, body):
         self.status, self.headers, self.body = status, headers, body

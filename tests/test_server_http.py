@@ -17,13 +17,13 @@ from urllib3 import encode_multipart_formdata
 
 import pushover_server
 from api_cases import CASES, OTHER_TOKEN, PNG, TOKEN, USER, USER2, E
+from fake_time import FakeTime
 from pushover_server import FAULT_MODES, MAX_ATTACHMENT
 from server_helpers import (  # noqa: F401
     FORM,
     JPEG,
     KEYS,
     LIMIT_HEADERS,
-    Clock,
     _time_bound,
     api_records,
     assert_error_shape,
@@ -293,8 +293,8 @@ def test_sounds(srv):
 
 
 def test_limits(tmp_path):
-    clock = Clock(1_733_000_000)  # 2024-11-30 UTC
-    with make_server(tmp_path, quota=7, clock=clock) as srv:
+    clock = FakeTime(1_733_000_000)  # 2024-11-30 UTC
+    with make_server(tmp_path, quota=7, clock=clock.clock) as srv:
         p = assert_ok(call(srv, "GET", "/1/apps/limits.json?token=" + TOKEN))
         assert (p["limit"], p["remaining"], p["reset"]) == (7, 7, 1_733_011_200)  # 2024-12-01
         assert_ok(send(srv))

@@ -5,8 +5,8 @@ import re
 from html.parser import HTMLParser
 
 from api_cases import PNG, TOKEN, USER
+from fake_time import FakeTime
 from server_helpers import (  # noqa: F401
-    Clock,
     _time_bound,
     assert_ok,
     call,
@@ -181,10 +181,10 @@ def test_app_name_when_there_is_no_title_and_unsafe_url_not_linked(srv):
 
 
 def test_emergency_state_realerts_expiry_and_acknowledgement(tmp_path):
-    clock = Clock(1_700_000_000)
-    with make_server(tmp_path, clock=clock) as srv:
+    clock = FakeTime(1_700_000_000)
+    with make_server(tmp_path, clock=clock.clock) as srv:
         receipt = emergency(srv, retry="60", expire="3600")
-        clock.t += 130
+        clock.now += 130
         _, els = card_of(srv)
         alert = next(e for e in els if "alert" in (e["attrs"].get("class") or "").split())
         assert "alerting" in alert["text"] and "re-alerts so far: 2 (every 60 s)" in alert["text"]
@@ -192,7 +192,7 @@ def test_emergency_state_realerts_expiry_and_acknowledgement(tmp_path):
         assert receipt not in alert["text"] and receipt[:4] + "\u2026" in alert["text"]
         assert tags(els, "button")
         srv.acknowledge(receipt, device="watch")
-        clock.t += 600
+        clock.now += 600
         _, els = card_of(srv)
         alert = next(e for e in els if "alert" in (e["attrs"].get("class") or "").split())
         assert "acknowledged" in alert["text"] and "re-alerts so far: 2" in alert["text"]

@@ -9,10 +9,10 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from api_cases import OTHER_TOKEN, PNG, TOKEN, USER, USER2
+from fake_time import FakeTime
 from server_helpers import (  # noqa: F401
     JPEG,
     RECEIPT_FIELDS,
-    Clock,
     _time_bound,
     assert_error_shape,
     assert_ok,
@@ -29,15 +29,15 @@ from server_helpers import (  # noqa: F401
 
 
 def test_receipt_poll_acknowledge_from_python(tmp_path):
-    clock = Clock(1_700_000_000)
-    with make_server(tmp_path, clock=clock) as srv:
+    clock = FakeTime(1_700_000_000)
+    with make_server(tmp_path, clock=clock.clock) as srv:
         receipt = emergency(srv, callback="https://example.invalid/cb", expire="600")
         state = assert_ok(poll(srv, receipt))
         assert RECEIPT_FIELDS <= set(state)
         assert (state["acknowledged"], state["expired"], state["called_back"]) == (0, 0, 0)
         assert state["expires_at"] == 1_700_000_000 + 600
         assert state["last_delivered_at"] == 1_700_000_000
-        clock.t += 95  # three re-alerts at 30 s
+        clock.now += 95  # three re-alerts at 30 s
         assert poll(srv, receipt).json["last_delivered_at"] == 1_700_000_000 + 90
         acked = srv.acknowledge(receipt, device="watch")
         assert (acked["acknowledged"], acked["acknowledged_at"]) == (1, 1_700_000_095)
@@ -45,7 +45,7 @@ def test_receipt_poll_acknowledge_from_python(tmp_path):
         assert (state["acknowledged"], state["acknowledged_by"],
                 state["acknowledged_by_device"]) == (1, USER, "watch")
         assert (state["called_back"], state["called_back_at"]) == (1, 1_700_000_095)
-        clock.t += 60  # no more re-alerts after the acknowledgement
+        clock.now += 60  # no more re-alerts after the acknowledgement
         assert poll(srv, receipt).json["last_delivered_at"] == 1_700_000_000 + 90
         assert srv.acknowledge(receipt)["acknowledged_at"] == 1_700_000_095  # twice: no change
         with pytest.raises(KeyError):
@@ -60,17 +60,17 @@ def test_receipt_poll_acknowledge_from_python(tmp_path):
 
 
 def test_receipt_expiry_realert_cap_and_lifetime(tmp_path):
-    clock = Clock(1_700_000_000)
-    with make_server(tmp_path, clock=clock) as srv:
+    clock = FakeTime(1_700_000_000)
+    with make_server(tmp_path, clock=clock.clock) as srv:
         receipt = emergency(srv, retry="30", expire="10800")
-        clock.t += 10800
+        clock.now += 10800
         state = poll(srv, receipt).json
         assert state["expired"] == 1 and state["acknowledged"] == 0
         # 360 intervals of 30 s fit in 10800 s, but the server stops after 50 re-alerts
         assert state["last_delivered_at"] == 1_700_000_000 + 50 * 30
         with pytest.raises(ValueError):
             srv.acknowledge(receipt)
-        clock.t = 1_700_000_000 + 7 * 24 * 3600 + 1  # receipts live a week
+        clock.now = 1_700_000_000 + 7 * 24 * 3600 + 1  # receipts live a week
         r = poll(srv, receipt)
         assert r.status == 404 and r.json["status"] == 0 and r.json["receipt"] == "not found"
 
@@ -116,12 +116,12 @@ def test_receipt_cancel_by_tag_with_spaces_and_slashes(srv):
 
 
 def test_quota_resets_at_the_start_of_the_month(tmp_path):
-    clock = Clock(1_735_689_590)  # 2024-12-31 23:59:50 UTC
-    with make_server(tmp_path, quota=1, clock=clock) as srv:
+    clock = FakeTime(1_735_689_590)  # 2024-12-31 23:59:50 UTC
+    with make_server(tmp_path, quota=1, clock=clock.clock) as srv:
         r = send(srv)
         assert r.header("X-Limit-App-Reset") == "1735689600"  # 2025-01-01 00:00:00 UTC
         assert send(srv).status == 429
-        clock.t = 1_735_689_600
+        clock.now = 1_735_689_600
         r = send(srv)
         assert r.status == 200 and r.header("X-Limit-App-Remaining") == "0"
         assert r.header("X-Limit-App-Reset") == "1738368000"  # 2025-02-01
