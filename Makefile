@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint venv clean server demo bench typecheck mpy deploy deploy-dry
+.PHONY: test lint venv clean server demo bench typecheck mpy deploy deploy-dry inbox-check
 
 venv: $(STAMP)
 
@@ -30,14 +30,21 @@ PORT ?= 8765
 server: $(STAMP)
 	$(PY) tools/pushover_server.py --port $(PORT)
 
+# the inbox in headless Chromium (Debian: apt-get install -y chromium): a screenshot in
+# build/inbox.png, and a check that new messages appear without a reload; not part of `test`
+inbox-check: $(STAMP)
+	$(PY) tools/inbox_check.py
+
 # start a local Pushover, send a text and an image through the library, show what arrived
 demo: $(STAMP)
 	$(PY) tools/demo.py
 
 # heap against attachment size on MicroPython (library vs body built in RAM), streaming
-# throughput on CPython as ratios, and a plot in build/bench-heap.png; fails on its bounds
+# throughput on CPython as ratios, and a plot in build/bench-heap.png; fails on its bounds;
+# then the local server's kept-alive against one-connection-per-message time (a ratio)
 bench: $(STAMP)
 	$(PY) tools/bench.py
+	$(PY) tools/bench_server.py
 
 # lib/ and examples/ against the ESP32 firmware's stubs (also part of `make test`)
 typecheck: $(STAMP)

@@ -265,7 +265,7 @@ def test_the_key_is_in_no_repr():
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
 def test_through_the_local_server_on_each_transport(kind, tmp_path):
-    from e2e_decrypt import decrypt_fields, parse_key
+    from localpushover.e2e import decrypt_fields, parse_key
 
     with time_limit(30):
         srv = start_server(tmp_path / kind)

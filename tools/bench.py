@@ -220,6 +220,9 @@ def main(argv=None):
     parser.add_argument("--throughput-mb", type=float, default=5)
     parser.add_argument("--bufsize", type=int, default=8192)
     parser.add_argument("--plot", default=str(ROOT / "build" / "bench-heap.png"))
+    parser.add_argument("--no-timing-bound", action="store_true",
+                        help="print the throughput ratio without failing on it (for the test "
+                             "suite, where a loaded machine must not fail a timing)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -267,7 +270,7 @@ def main(argv=None):
     failed = []
     if spread > 1024:
         failed.append("heap spread %d B > 1024 B" % spread)
-    if ratio < 0.8:
+    if ratio < 0.8 and not args.no_timing_bound:
         failed.append("throughput %.2f of the plain copy < 0.8" % ratio)
     for f in failed:
         print("FAIL:", f)

@@ -1,4 +1,4 @@
-"""tools/e2e_decrypt.py, the local server's reading of encrypted fields: it reads what the
+"""tools/localpushover/e2e.py, the local server's reading of encrypted fields: it reads what the
 library seals, and what the reference implementations seal (with gzip's real compression, as
 host senders do), and says why it cannot read a field: no key, bad MAC, malformed."""
 
@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, hmac, padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-import e2e_decrypt
-from e2e_decrypt import BAD_MAC, MALFORMED, NO_KEY, decrypt_field, decrypt_fields, parse_key
+from localpushover import e2e as e2e_decrypt
+from localpushover.e2e import BAD_MAC, MALFORMED, NO_KEY, decrypt_field, decrypt_fields, parse_key
 from pushover import e2e
 
 KEY_HEX = "00112233445566778899aabbccddeeff" "ffeeddccbbaa99887766554433221100"
@@ -119,3 +119,106 @@ def test_results_keep_the_plaintext_out_of_their_repr():
     got = decrypt_field(KEY, e2e.Encryptor(KEY_HEX).seal("very private"))
     assert got.text == "very private" and "private" not in repr(got)
     assert "no key" in repr(decrypt_field(None, "x"))
+
+
+# ---- the server given the key (--encryption-key): reads encrypted messages as the phone does
+
+def _post(srv, fields):
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    body = urllib.parse.urlencode(fields).encode()
+    try:
+        with urllib.request.urlopen(srv.api_url + "/messages.json", body, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+TOKEN = "e2eTokenA1b2C3d4E5f6G7h8J9k0L1"
+USER = "e2eUserKeyZ9y8X7w6V5u4T3s2R1q0"
+
+
+@pytest.fixture
+def keyed(tmp_path):
+    from localpushover import PushoverServer
+
+    with PushoverServer(port=0, data_dir=tmp_path / "keyed", max_seconds=60,
+                        encryption_key=KEY_HEX) as srv:
+        yield srv
+
+
+@pytest.fixture
+def keyless(tmp_path):
+    from localpushover import PushoverServer
+
+    with PushoverServer(port=0, data_dir=tmp_path / "keyless", max_seconds=60) as srv:
+        yield srv
+
+
+def _sealed(**plain):
+    enc = e2e.Encryptor(KEY_HEX)
+    fields = {"token": TOKEN, "user": USER, "encrypted": "1"}
+    fields.update({name: enc.seal(text) for name, text in plain.items()})
+    return fields
+
+
+def test_the_inbox_shows_the_plaintext_marked_as_encrypted(keyed):
+    from localpushover import inbox
+
+    status, _ = _post(keyed, _sealed(message="Door <b>open</b>", title="Garage",
+                                     url="https://cam.example/1", url_title="Camera"))
+    assert status == 200
+    (record,) = keyed.messages()
+    assert record["e2e"]["message"] == {"ok": True, "text": "Door <b>open</b>"}
+    page = inbox.message_list(keyed.store)
+    assert "end-to-end encrypted" in page and "Garage" in page and "Camera" in page
+    assert "Door &lt;b&gt;open&lt;/b&gt;" in page  # escaped as any text
+    assert record["fields"]["message"] not in page  # the Base64 is not what is shown
+
+
+def test_without_the_key_or_with_a_bad_mac_the_inbox_says_it_cannot_read(keyless, keyed):
+    from localpushover import inbox
+
+    assert _post(keyless, _sealed(message="secret"))[0] == 200
+    page = inbox.message_list(keyless.store)
+    assert "cannot read (no key)" in page and "secret" not in page
+    bad = _sealed(message="secret")
+    raw = bytearray(base64.b64decode(bad["message"]))
+    raw[20] ^= 1
+    bad["message"] = base64.b64encode(bytes(raw)).decode()
+    assert _post(keyed, bad)[0] == 200
+    page = inbox.message_list(keyed.store)
+    assert "cannot read (bad MAC)" in page and "secret" not in page
+
+
+def test_limits_apply_to_the_plaintext_when_the_server_can_read_it(keyed, keyless):
+    # any sealed url_title is longer than 100 characters: taken, as the plaintext is short
+    fields = _sealed(message="m", url="https://x.example/", url_title="Camera")
+    assert len(fields["url_title"]) > 100
+    assert _post(keyed, fields)[0] == 200
+    assert _post(keyless, fields)[0] == 200  # unreadable: not held to the limits
+    status, reply = _post(keyed, _sealed(message="m", title="t" * 251))
+    assert status == 400 and "title" in reply and "at most 250" in " ".join(reply["errors"])
+    status, reply = _post(keyed, _sealed(message="x" * 1025))
+    assert status == 400 and "message" in reply
+    assert _post(keyed, _sealed(message="x" * 1024, title="t" * 250))[0] == 200
+
+
+def test_encrypted_must_be_a_flag(keyless):
+    fields = _sealed(message="m")
+    fields["encrypted"] = "2"
+    status, reply = _post(keyless, fields)
+    assert status == 400 and "encrypted" in reply
+
+
+def test_the_cli_refuses_a_malformed_key_without_echoing_it(tmp_path, capsys):
+    from localpushover import main
+
+    bad = "zz" + KEY_HEX[2:]
+    assert main(["--port", "0", "--data", str(tmp_path), "--encryption-key", bad,
+                 "--max-seconds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--encryption-key" in err and bad not in err and KEY_HEX[4:] not in err
