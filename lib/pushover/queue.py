@@ -90,12 +90,30 @@ class Queue:
         self.max_messages = max_messages
         self.on_full = on_full
         self.max_set_aside = max_set_aside
+        self._view = None  # (log size, what _read_log() gives for it)
         self._recover()
 
+    def _size(self):
+        try:
+            return os.stat(self.path)[6]
+        except OSError:
+            return 0
+
     def _scan(self):
+        """What the log holds: (pending [(id, offset of its record)] oldest first, set aside
+        [(id, offset, reason)], next id, number of whole records). Read from the file once,
+        then kept up to date by _append() while the file's size is the one it was seen at,
+        so that a put() or a flush does not read the whole log again for each message."""
+        size = self._size()
+        if self._view is not None and self._view[0] == size:
+            return self._view[1]
+        view = self._read_log()
+        self._view = (size, view)
+        return view
+
+    def _read_log(self):
         """One pass over the log, keeping only where things are, never the messages (50 long
-        messages would not fit a small heap): (pending [(id, offset of its record)] oldest
-        first, set aside [(id, offset, reason)], next id, number of whole records)."""
+        messages would not fit a small heap)."""
         pending = {}
         order = []
         aside = []
@@ -162,13 +180,31 @@ class Queue:
                 with open(self.path, "ab") as f:
                     f.write(b"\n")
                 _sync()
+        self._view = None
         self._next = self._scan()[2]
 
     def _append(self, item):
+        pending, aside, next_id, records = self._scan()
+        at = self._size()
+        record = _record(item)
+        self._view = None  # until the record is whole on flash
         with open(self.path, "ab") as f:
-            f.write(_record(item))
+            f.write(record)
             f.flush()
         _sync()
+        # the view a scan of the longer log would give: new lists, as a caller may be
+        # iterating over the old ones (flush)
+        rid = item[1]
+        if item[0] == "M":
+            pending = pending + [(rid, at + 1)]  # after the record's leading line break
+        else:
+            for entry in pending:
+                if entry[0] == rid:
+                    pending = [p for p in pending if p[0] != rid]
+                    if item[0] == "X":
+                        aside = aside + [(rid, entry[1], item[2])]
+                    break
+        self._view = (at + len(record), (pending, aside, max(next_id, rid + 1), records + 1))
 
     def _rewrite(self, pending, aside=()):
         """A new log of the `pending` and `aside` entries of _scan(), in id order: each message
@@ -186,6 +222,7 @@ class Queue:
                             out.write(_record(["X", rid, reason]))
             out.flush()
         _sync()
+        self._view = None
         os.rename(tmp, self.path)  # atomic on LittleFS: the old log is whole until here
         _sync()
 

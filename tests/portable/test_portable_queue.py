@@ -249,3 +249,20 @@ def test_put_returns_once_saved_even_if_the_rewrite_fails():
     for n in range(60):  # far past 8 KB of mostly spent records: a rewrite is due
         q.put("message %d " % n + "z" * 200)
     assert [m[:11] for _, m, _ in Queue(path).pending()] == ["message 58 ", "message 59 "]
+
+
+def test_the_kept_view_is_what_a_fresh_read_of_the_log_gives():
+    """put() and flush() do not read the whole log again for each message: they keep its
+    view up to date as they write. That view must be what reading the file gives."""
+    path = tmpdir() + "/view.q"
+    remove(path)
+    q = Queue(path, max_messages=5, on_full="drop_oldest", max_set_aside=3)
+    po = ScriptedPo([None, RejectedError("bad"), None, TemporaryError("down")])
+    for n in range(7):
+        q.put("m%d" % n)
+        assert q._scan() == q._read_log(), n
+    q.flush(po)
+    assert q._scan() == q._read_log()
+    q.put("after")
+    assert q._scan() == q._read_log()
+    assert [m for _, m, _ in Queue(path).pending()] == [m for _, m, _ in q.pending()]
