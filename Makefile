@@ -40,10 +40,12 @@ demo: $(STAMP)
 	$(PY) tools/demo.py
 
 # heap against attachment size on MicroPython (library vs body built in RAM), streaming
-# throughput on CPython as ratios, and a plot in build/bench-heap.png; fails on its bounds;
+# throughput on CPython as ratios, and a plot in build/bench-heap.png; then what import and
+# a send cost next to a bare streaming sender (bench_lean.py);
 # then the local server's kept-alive against one-connection-per-message time (a ratio)
 bench: $(STAMP)
 	$(PY) tools/bench.py
+	$(PY) tools/bench_lean.py
 	$(PY) tools/bench_server.py
 
 # lib/ and examples/ against the ESP32 firmware's stubs (also part of `make test`)

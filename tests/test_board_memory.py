@@ -38,7 +38,7 @@ def documented(path, board):
     if path.parent.name == "boards":
         row = re.search(r"^\| `%s` \|.*$" % board, text, re.M).group(0)
         return int(row.split("|")[5].strip().removesuffix(" B").replace(",", ""))
-    return int(re.search(r"a send allocates ([\d,]+) B", text).group(1).replace(",", ""))
+    return int(re.search(r"a send allocates at most ([\d,]+) B", text).group(1).replace(",", ""))
 
 
 @pytest.mark.parametrize("board", BOARDS)
@@ -47,10 +47,10 @@ def test_board_figure_is_measured(board, tmp_path):
     alloc = measured(tmp_path, 1_000_000, buf)
     print("%s: BUFSIZE %d, a 1 MB send allocates %d B" % (board, buf, alloc))
     assert alloc <= FIXED + buf
-    # the same file gives the same figure every run; a fresh file can move it by a block or
-    # two (16 B each), seen between runs, cause not pinned down
-    assert abs(documented(ROOT / "boards" / "README.md", board) - alloc) <= 64
-    assert abs(documented(ROOT / "boards" / board / "README.md", board) - alloc) <= 64
+    # the documented figure is a bound ("at most"), close enough to say something: a harmless
+    # change of a few blocks does not fail it, a real growth does
+    for notes in (ROOT / "boards" / "README.md", ROOT / "boards" / board / "README.md"):
+        assert alloc <= documented(notes, board) <= alloc + 1024, (notes, alloc)
 
 
 def test_figure_does_not_depend_on_the_attachment(tmp_path):

@@ -6,7 +6,7 @@ import io
 import pytest
 
 import pushover
-from pushover import FieldError, Pushover
+from pushover import FieldError, Pushover, attach
 from pushover import compat as compat_module
 
 TOKEN = "aToken0123456789abcdefghijKLMN"
@@ -179,7 +179,7 @@ def sparse_file(tmp_path, size, head=JPEG):
 
 
 def test_attachment_size_limit_from_stat(po, tmp_path):
-    limit = pushover.fields.MAX_ATTACHMENT
+    limit = attach.MAX_ATTACHMENT
     assert limit == 5 * 1024 * 1024
     form = po.form("hi", attachment=sparse_file(tmp_path, limit))
     assert form.attachment[1].size == limit
@@ -188,7 +188,7 @@ def test_attachment_size_limit_from_stat(po, tmp_path):
 
 
 def test_attachment_size_limit_from_len(po):
-    limit = pushover.fields.MAX_ATTACHMENT
+    limit = attach.MAX_ATTACHMENT
     data = bytearray(limit)
     data[: len(JPEG)] = JPEG
     po.form("hi", attachment=memoryview(data))
@@ -255,7 +255,7 @@ def test_attachment_errors(po, tmp_path):
 
 
 def test_base64_limit_is_on_the_image(po):
-    limit = pushover.fields.MAX_ATTACHMENT
+    limit = attach.MAX_ATTACHMENT
     po.form("hi", attachment_base64=bytes(limit), attachment_type="image/jpeg")
     err = refused(po, "attachment_base64", attachment_base64=bytes(limit + 1),
                   attachment_type="image/jpeg")

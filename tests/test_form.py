@@ -12,7 +12,8 @@ from urllib3 import encode_multipart_formdata
 
 from bodies import body_of, parse_multipart, parse_urlencoded
 from pushover import FieldError, Pushover
-from pushover.form import Form, safe_filename
+from pushover.attach import safe_filename
+from pushover.form import Form
 
 TOKEN = "aToken0123456789abcdefghijKLMN"
 USER = "uUser0123456789abcdefghijKLMNO"

@@ -47,6 +47,12 @@ class Script:
 
 
 
+
+def quota_error(retry_after):
+    e = QuotaError("429")
+    e.reset, e.retry_after = 0, retry_after
+    return e
+
 def run(script, **kw):
     t = FakeTime(1_800_000_000.0)
     po = Pushover(TOKEN, USER, transport=script)
@@ -94,10 +100,10 @@ def test_bad_input_never_reaches_the_network():
 
 
 def test_quota_waits_for_reset_within_deadline():
-    script = Script(QuotaError("429", reset=0, retry_after=120), (200, {}))
+    script = Script(quota_error(120), (200, {}))
     result, t = run(script, deadline=600)
     assert result.request == "r" and t.sleeps == [120]
-    script = Script(QuotaError("429", reset=0, retry_after=86_400), (200, {}))
+    script = Script(quota_error(86_400), (200, {}))
     with pytest.raises(QuotaError):
         run(script, deadline=600)
     assert script.calls == 1

@@ -18,7 +18,7 @@ from .errors import (  # noqa: F401
 )
 from .fields import check, check_key, check_users
 from .form import Form
-from .http import Result, parse_reply  # noqa: F401
+from .http import Result, UrequestsTransport, parse_reply  # noqa: F401
 
 API_URL = "https://api.pushover.net/1"
 __version__ = "0.1.0"
@@ -46,8 +46,6 @@ class Pushover:
             self._e2e = Encryptor(encryption_key)
         self.api_url = api_url.rstrip("/")
         if transport is None:
-            from .http import UrequestsTransport
-
             transport = UrequestsTransport()
         self.transport = transport
         self.bufsize = bufsize
@@ -60,29 +58,20 @@ class Pushover:
         """Check a message and build its body, without any network I/O."""
         user = self._user if user is None else check_users(user)
         if user is None:
-            from .errors import FieldError
-
-            raise FieldError("user", "is required: give it to Pushover() or to send()")
+            raise FieldError("user", 19)  # texts.py: is required, give it to Pushover()...
         pairs, attachment = check(message, fields)
         if self._e2e is not None:  # after check(): the limits apply to the plaintext
             pairs = self._e2e.encrypt_pairs(pairs)
         pairs = [("token", self._token), ("user", user)] + pairs
-        return Form(pairs, attachment, self.bufsize, boundary)
+        if attachment is None:
+            return Form(pairs, self.bufsize)
+        from .attach import Multipart
+
+        return Multipart(pairs, attachment, self.bufsize, boundary)
 
     def send(self, message, **fields):
         """Send one message; returns a Result or raises a PushoverError (see errors.py)."""
         return self.request("POST", "messages.json", self.form(message, **fields))
-
-    def call(self, method, path, pairs=()):
-        """An API call other than a message: GET with the token in the query, or POST a form of
-        the token plus `pairs` ((name, value) already checked; None values are left out)."""
-        if method == "GET":
-            return self.request("GET", path + "?token=" + self._token)
-        form = [("token", self._token)]
-        for name, value in pairs:
-            if value is not None:
-                form.append((name, str(value)))
-        return self.request(method, path, Form(form, None, self.bufsize))
 
     def request(self, method, path, form=None):
         """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""

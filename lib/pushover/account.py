@@ -4,6 +4,7 @@ quota is left. Each is one small API call, imported only when used.
     from pushover.account import validate_user, sounds, limits
 """
 
+from .api import call
 from .fields import check_devices, check_users
 
 
@@ -17,15 +18,15 @@ def validate_user(po, user=None, device=None):
         raise FieldError("user", "is required: give it to Pushover() or to validate_user()")
     if device is not None:
         device = check_devices(device)
-    return po.call("POST", "users/validate.json", (("user", user), ("device", device)))
+    return call(po, "POST", "users/validate.json", (("user", user), ("device", device)))
 
 
 def sounds(po):
     """{name: description} of the built-in sounds and the account's custom ones."""
-    return po.call("GET", "sounds.json").data.get("sounds") or {}
+    return call(po, "GET", "sounds.json").data.get("sounds") or {}
 
 
 def limits(po):
     """(limit, remaining, reset) of the application's monthly quota."""
-    data = po.call("GET", "apps/limits.json").data
+    data = call(po, "GET", "apps/limits.json").data
     return data.get("limit"), data.get("remaining"), data.get("reset")

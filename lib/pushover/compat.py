@@ -1,4 +1,6 @@
-"""The few things that differ between the ports and CPython, handled in one place."""
+"""The few things that differ between the ports and CPython, handled in one place: the epoch
+(some ports count from 2000) and the tick counter. Not loaded by `import pushover`: a
+timestamp, a 429 reply, receipts and retries load it."""
 
 import time
 
@@ -14,19 +16,6 @@ def unix_time(board_time=None):
     if board_time is None:
         board_time = time.time()
     return int(board_time) + EPOCH_OFFSET
-
-
-def random_hex(nbytes):
-    """`nbytes` random bytes as lowercase hex, from the best source the port has."""
-    try:
-        from os import urandom
-
-        raw = urandom(nbytes)
-    except (ImportError, AttributeError, OSError):
-        from random import getrandbits
-
-        raw = bytes(getrandbits(8) for _ in range(nbytes))
-    return "".join("%02x" % b for b in raw)
 
 
 # The fallbacks below run on CPython only; the type checker reads this file against the

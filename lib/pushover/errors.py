@@ -6,47 +6,47 @@ class have only one built-in base: this is the one way for "every error shares o
 
 `retry` says what a caller may do: False (fix the input first), True (resend, not before
 `retry_after` seconds), None (the outcome is unknown: resending may deliver the message twice).
+What an error carries beyond its text (http_status, errors, fields, request, reset,
+retry_after) is set on it where it is made (outcome.py) and otherwise is the class's value.
 """
 
 
 class PushoverError(ValueError):
     retry = False
     retry_after = None
+    http_status = None
 
 
 class FieldError(PushoverError):
-    """A field breaks a rule of the API; raised before any network I/O."""
+    """A field breaks a rule of the API; raised before any network I/O. `problem` is the text,
+    or the number of one in texts.py (filled in with `what`, else `limit`)."""
 
-    def __init__(self, field, problem, limit=None, size=None):
-        msg = field + ": " + problem
-        if size is not None:
-            msg += " (got " + str(size) + ")"
-        super().__init__(msg)
+    def __init__(self, field, problem, limit=None, size=None, what=None):
+        if not isinstance(problem, str):
+            from .texts import problem_text
+
+            problem = problem_text(problem, limit if what is None else what)
+        super().__init__(field + ": " + problem + ("" if size is None else
+                                                   " (got " + str(size) + ")"))
         self.field = field
         self.limit = limit
         self.size = size
 
 
 class RejectedError(PushoverError):
-    """The server refused the request (4xx or status != 1): resending it unchanged cannot help."""
+    """The server refused the request (4xx or status != 1): resending it unchanged cannot help.
+    `errors` (the server's texts), `fields` (field -> what was wrong), `request` (its id)."""
 
-    def __init__(self, msg, http_status=None, errors=None, fields=None, request=None):
-        super().__init__(msg)
-        self.http_status = http_status
-        self.errors = errors or []
-        self.fields = fields or {}
-        self.request = request
+    errors = []
+    fields = {}
+    request = None
 
 
 class QuotaError(PushoverError):
     """HTTP 429: the monthly quota is spent. `reset` is the Unix time it renews (or None)."""
 
     retry = True
-
-    def __init__(self, msg, reset=None, retry_after=None):
-        super().__init__(msg)
-        self.reset = reset
-        self.retry_after = retry_after
+    reset = None
 
 
 class TemporaryError(PushoverError):
@@ -54,10 +54,6 @@ class TemporaryError(PushoverError):
 
     retry = True
     retry_after = 5
-
-    def __init__(self, msg, http_status=None):
-        super().__init__(msg)
-        self.http_status = http_status
 
 
 class UnknownOutcomeError(PushoverError):

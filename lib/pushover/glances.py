@@ -12,6 +12,7 @@ import time
 
 from micropython import const
 
+from .api import call
 from .errors import FieldError
 from .fields import check_devices, check_int, check_text, check_users
 
@@ -36,7 +37,7 @@ def glance(po, title=None, text=None, subtext=None, count=None, percent=None, us
         raise FieldError("user", "is required: give it to Pushover() or to glance()")
     if device is not None:
         device = check_devices(device)
-    return po.call("POST", "glances.json", (
+    return call(po, "POST", "glances.json", (
         ("user", user), ("device", device), ("title", title), ("text", text),
         ("subtext", subtext), ("count", count), ("percent", percent)))
 

@@ -10,14 +10,30 @@ asks; `wait()` sleeps between polls instead of busy-looping.
 
 from micropython import const
 
+from .api import call
 from .compat import sleep_ms, ticks_diff, ticks_ms
 from .errors import FieldError
 from .fields import check_key, check_text
-from .form import quote
 from .http import Result
 
 _MIN_INTERVAL_MS = const(5000)
 _MAX_TAG = const(512)
+
+
+def quote(text):
+    """`text` percent-encoded as UTF-8, every byte but A-Z a-z 0-9 - _ . ~ escaped (so a '/'
+    stays inside one path segment)."""
+    from .form import _HEX, _safe
+
+    out = bytearray()
+    for b in text.encode():
+        if _safe(b):
+            out.append(b)
+        else:
+            out.append(37)  # '%'
+            out.append(_HEX[b >> 4])
+            out.append(_HEX[b & 15])
+    return out.decode()
 
 
 class Receipt(Result):
@@ -64,7 +80,7 @@ class Receipts:
         """The receipt's status now (sleeps first if the last poll was under 5 s ago)."""
         check_key("receipt", receipt)
         self._space()
-        result = self.po.call("GET", "receipts/" + receipt + ".json")
+        result = call(self.po, "GET", "receipts/" + receipt + ".json")
         return Receipt(result.http_status, result.data, {})
 
     def wait(self, receipt, timeout):
@@ -81,10 +97,10 @@ class Receipts:
     def cancel(self, receipt):
         """Stop the re-alerts of one emergency message."""
         check_key("receipt", receipt)
-        return self.po.call("POST", "receipts/" + receipt + "/cancel.json")
+        return call(self.po, "POST", "receipts/" + receipt + "/cancel.json")
 
     def cancel_by_tag(self, tag):
         """Cancel every emergency message sent with this tag; returns how many (or None)."""
         check_text("tag", tag, _MAX_TAG, True)
-        result = self.po.call("POST", "receipts/cancel_by_tag/" + quote(tag) + ".json")
+        result = call(self.po, "POST", "receipts/cancel_by_tag/" + quote(tag) + ".json")
         return result.data.get("canceled")

@@ -14,7 +14,8 @@ says what to do.
 from micropython import const
 
 from .errors import TemporaryError, TLSError, UnknownOutcomeError
-from .http import REPLY_CAP, _int_or_none, classify, read_body, scrub
+from .http import REPLY_CAP, _int_or_none, read_body, scrub
+from .outcome import classify, redirected
 
 _MAX_HEADERS = const(40)
 _MAX_LINE = const(1024)
@@ -264,10 +265,7 @@ class SocketTransport:
         else:
             raise OSError("too many reply headers")
         if "location" in headers:
-            from .errors import RejectedError
-
-            raise RejectedError("the server answered with a redirect, which is not followed; "
-                                "check api_url")
+            raise redirected()
         try:
             body = read_body(stream, headers, self.reply_cap)
         except ValueError as e:

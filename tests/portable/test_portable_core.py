@@ -285,7 +285,7 @@ def test_a_source_that_shrinks_mid_send_is_a_field_error_and_closes_the_socket()
 
 def test_failures_are_classified_in_one_place():
     from pushover.errors import TLSError
-    from pushover.http import classify
+    from pushover.outcome import classify
 
     assert isinstance(classify(OSError(104), 0, 100), TemporaryError)
     assert isinstance(classify(OSError(104), 50, 100), TemporaryError)
@@ -389,3 +389,11 @@ def test_socket_transport_turns_a_tls_refusal_into_a_tls_error_and_closes():
     transport = SocketTransport(verify=True, cadata=b"-----BEGIN CERTIFICATE-----",
                                 connect=lambda host, port, t: net.socket(), tls=FakeTls())
     assert Pushover(TOKEN, USER, transport=transport).send("hi").request == "req-2"
+
+
+def test_an_unknown_attachment_field_is_refused_too():
+    po = Pushover(TOKEN, USER, transport=FakeTransport())
+    e = raises(FieldError, po.send, "x", attachment_kind="jpeg")
+    assert e.field == "attachment_kind" and "not a message field" in str(e)
+    e = raises(FieldError, po.send, "x", attachmnet=JPEG)
+    assert e.field == "attachmnet"

@@ -1,0 +1,324 @@
+"""The attachment path, loaded only by a send that has one: where the bytes come from
+(Source: a file path, a bytes-like object or a stream), what image they are, and the
+multipart/form-data body that carries them.
+
+Its error texts are numbers into texts.py (loaded when one is raised). Every length is computed, never measured by building: os.stat() of a path, len() of a buffer,
+the declared size of a stream, and the part heads' sizes from their pieces. In the steady
+state of a file or stream each chunk is the one buffer refilled with readinto(): nothing is
+allocated per chunk; a buffer already in RAM goes out as one memoryview of itself.
+"""
+
+import os
+
+from micropython import const
+
+from .errors import FieldError
+from .form import Form
+
+MAX_ATTACHMENT = const(5242880)
+_IS_DIR = const(0x4000)
+_MAX_NAME = const(255)
+_FIELDS = ("attachment", "attachment_base64", "attachment_type", "attachment_name",
+           "attachment_size")
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
+        "image/bmp": ".bmp"}
+# the fixed text of a part head around its name: --B\r\n + _DISPOSITION + name + '"' ...
+_DISPOSITION = '\r\nContent-Disposition: form-data; name="'
+
+
+def _is_word(c):
+    return "a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c == "_" or c == "-"
+
+
+def sniff_image(head):
+    """The MIME type of an image recognised from its first 12 bytes, or None."""
+    for magic, mime in _MAGIC:
+        if head[: len(magic)] == magic:
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def safe_filename(name):
+    """A filename that cannot break out of its quoted header value (no quotes, CR, LF, '\\')."""
+    out = bytearray()
+    for c in name[-100:]:
+        out.append(ord(c) if _is_word(c) or c == "." else 95)  # '_'
+    return out.decode() or "image"
+
+
+def check_mime(value):
+    """A MIME type such as image/jpeg: one '/', no spaces, quotes or line breaks."""
+    if isinstance(value, str) and 0 < len(value) <= 100:
+        main, _, sub = value.partition("/")
+        if main and sub and all(_is_word(c) or c in "/.+" for c in value):
+            return value
+    raise FieldError("attachment_type", 20)
+
+
+def check(fields):
+    """The attachment fields of a message's `fields` -> None, or (field name, Source, MIME
+    type); the field is "attachment" (a binary part) or "attachment_base64" (a Base64 text
+    part). Raises FieldError, before any I/O."""
+    for name in fields:
+        if name.startswith("attachment") and name not in _FIELDS:
+            raise FieldError(name, 17)  # texts.py: is not a message field of the API
+    get = fields.get
+    binary = get("attachment")
+    b64 = get("attachment_base64")
+    mime = get("attachment_type")
+    if binary is None and b64 is None:
+        for name in ("attachment_type", "attachment_name", "attachment_size"):
+            if get(name) is not None:
+                raise FieldError(name, 21)
+        return None
+    if binary is not None and b64 is not None:
+        raise FieldError("attachment_base64", 22)
+    field = "attachment" if b64 is None else "attachment_base64"
+    if b64 is not None and mime is None:
+        raise FieldError("attachment_type", 23)
+    name = get("attachment_name")
+    if name is not None:
+        from .fields import check_text
+
+        check_text("attachment_name", name, _MAX_NAME)
+    source = Source(field, binary if b64 is None else b64, get("attachment_size"), name)
+    if source.size > MAX_ATTACHMENT:
+        raise FieldError(field, 24, MAX_ATTACHMENT, source.size)
+    return field, source, check_mime(source.sniff() if mime is None else mime)
+
+
+class Source:
+    """Where attachment bytes come from: a file path, a bytes-like object, or a stream.
+
+    The size is known without reading: os.stat() for a path, len() for a buffer, and for a
+    stream the `size` given or, when it can seek, its end minus its current position.
+    """
+
+    def __init__(self, field, obj, size=None, name=None):
+        self.field = field
+        self.obj = obj
+        self.start = None
+        if isinstance(obj, str):
+            try:
+                st = os.stat(obj)
+            except OSError:
+                raise FieldError(field, 25, what=obj) from None
+            if st[0] & _IS_DIR:
+                raise FieldError(field, 26, what=obj)
+            self.size = st[6]
+            if name is None:
+                name = obj.rsplit("/", 1)[-1]
+        elif isinstance(obj, (bytes, bytearray, memoryview)):
+            # len() of a view of wider items counts items, not bytes (seen where memoryview
+            # has itemsize, as on CPython; MicroPython's has none, and frames are bytes there)
+            if getattr(obj, "itemsize", 1) != 1:
+                raise FieldError(field, 27)
+            self.size = len(obj)
+        elif hasattr(obj, "readinto") or hasattr(obj, "read"):
+            try:
+                self.start = obj.tell()
+                end = obj.seek(0, 2)
+                obj.seek(self.start)
+            except (AttributeError, OSError, ValueError):
+                self.start = None
+                end = None
+            if size is None:
+                if end is None:
+                    raise FieldError(field, 28)
+                size = end - self.start
+            self.size = size
+        else:
+            raise FieldError(field, 29)
+        if size is not None and size != self.size:
+            raise FieldError("attachment_size", 30, self.size, size)
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
+            raise FieldError("attachment_size", 31)
+        self.name = name
+
+    @property
+    def restartable(self):
+        return not hasattr(self.obj, "read") or self.start is not None
+
+    def sniff(self):
+        """The image type from the first bytes (reads 12 bytes at most, then rewinds)."""
+        obj = self.obj
+        if isinstance(obj, str):
+            with open(obj, "rb") as f:
+                head = f.read(12)
+        elif isinstance(obj, (bytes, bytearray, memoryview)):
+            head = bytes(memoryview(obj)[:12])
+        elif self.start is not None:
+            if hasattr(obj, "read"):
+                head = obj.read(12)
+            else:
+                head = bytearray(12)
+                head = head[: obj.readinto(head) or 0]
+            obj.seek(self.start)
+        else:
+            raise FieldError("attachment_type", 32)
+        mime = sniff_image(head or b"")
+        if mime is None:
+            raise FieldError(self.field, 33)
+        return mime
+
+    def open(self):
+        """A reader with readinto() and close(), positioned at the first byte."""
+        obj = self.obj
+        if isinstance(obj, str):
+            return open(obj, "rb")
+        if isinstance(obj, (bytes, bytearray, memoryview)):
+            from .streams import MemReader  # a buffer sent as Base64
+
+            return MemReader(obj)
+        if self.start is not None:
+            obj.seek(self.start)  # a resend starts from the beginning again
+        if hasattr(obj, "readinto"):
+            return obj
+        from .streams import ReadAdapter
+
+        return ReadAdapter(obj)
+
+
+def _random_boundary():
+    from binascii import hexlify
+
+    try:
+        raw = os.urandom(16)
+    except (AttributeError, OSError):  # a port without a random source
+        from random import getrandbits
+
+        raw = bytes([getrandbits(8) for _ in range(16)])
+    return "pushover" + hexlify(raw).decode()
+
+
+class Multipart(Form):
+    """Text fields plus one attachment as multipart/form-data with a random boundary (or the
+    one given, for reproducible tests). `attachment` is (field, Source, MIME type), as made by
+    check()."""
+
+    def __init__(self, pairs, attachment, bufsize=1024, boundary=None):
+        if boundary is not None:  # given for reproducible bodies: it goes into a header
+            if not isinstance(boundary, str) or not 1 <= len(boundary) <= 70:
+                raise FieldError("boundary", 34, 70)
+            if not all(_is_word(c) for c in boundary):
+                raise FieldError("boundary", 35)
+        while True:
+            b = boundary or _random_boundary()
+            if not any(b in value for _, value in pairs):
+                break
+            if boundary:
+                raise FieldError("boundary", 36)
+        self.pairs = pairs
+        self.attachment = attachment
+        self.boundary = b
+        self.content_type = "multipart/form-data; boundary=" + b
+        self._buffer(bufsize)
+        field, source, mime = attachment
+        # a part head is --B, the disposition, the name, '"', what follows the name, \r\n\r\n;
+        # each text part ends in \r\n; the tail is \r\n--B--\r\n
+        head = 2 + len(b) + len(_DISPOSITION) + 1 + 4
+        n = 0
+        for name, value in pairs:
+            n += head + len(name) + len(value.encode()) + 2
+        if field == "attachment":
+            n += head + len(field) + len(self._after_name()) + source.size
+        else:
+            n += (head + len("attachment_type") + len(mime) + 2 + head + len(field)
+                  + (source.size + 2) // 3 * 4)
+        self.length = n + 2 + 2 + len(b) + 4
+
+    @property
+    def restartable(self):
+        return self.attachment[1].restartable
+
+    def _after_name(self):
+        """What follows the attachment part's name: its filename and Content-Type."""
+        _, source, mime = self.attachment
+        name = safe_filename(source.name or "image" + _EXT.get(mime, ".bin"))
+        return '; filename="' + name + '"\r\nContent-Type: ' + mime
+
+    def _head(self, name, extra=""):
+        return ("--" + self.boundary + _DISPOSITION + name + '"' + extra + "\r\n\r\n").encode()
+
+    def _body(self):
+        for name, value in self.pairs:
+            yield from self._put(self._head(name))
+            yield from self._put(value.encode())
+            yield from self._put(b"\r\n")
+        field, source, mime = self.attachment
+        if field == "attachment_base64":
+            yield from self._put(self._head("attachment_type") + mime.encode() + b"\r\n")
+            yield from self._put(self._head(field))
+        else:
+            yield from self._put(self._head(field, self._after_name()))
+        if field == "attachment" and isinstance(source.obj, (bytes, bytearray, memoryview)):
+            yield from self._put_buffer(source)
+        else:
+            reader = source.open()
+            try:
+                if field == "attachment":
+                    yield from self._put_source(reader, source)
+                else:
+                    from .streams import put_base64
+
+                    yield from put_base64(self, reader, source)
+            finally:
+                if reader is not source.obj:
+                    reader.close()
+        yield from self._put(("\r\n--" + self.boundary + "--\r\n").encode())
+
+    def _shrank(self, source, remaining):
+        return FieldError(source.field, 37, source.size, source.size - remaining)
+
+    def _put_buffer(self, source):
+        """A buffer already in RAM (a camera frame) goes out as it is: no copy, and one
+        memoryview for the whole attachment rather than one per chunk."""
+        if self._n:
+            yield self._mv[: self._n]
+            self._n = 0
+        data = memoryview(source.obj)
+        if len(data) < source.size:
+            raise self._shrank(source, source.size - len(data))
+        if source.size:
+            yield data if len(data) == source.size else data[: source.size]
+
+    def _put_source(self, reader, source):
+        buf = self._buf
+        mv = self._mv
+        size = len(buf)
+        readinto = reader.readinto
+        n = self._n
+        remaining = source.size
+        if n == 0:
+            # steady state: whole buffers, refilled in place, no allocation
+            while remaining >= size:
+                got = readinto(buf)
+                if got != size:
+                    n = got or 0
+                    remaining -= n
+                    if not got:
+                        raise self._shrank(source, remaining)
+                    break
+                remaining -= size
+                yield mv
+        while remaining:
+            want = min(size - n, remaining)
+            got = readinto(buf) if want == size else readinto(mv[n : n + want])
+            if not got:
+                raise self._shrank(source, remaining)
+            n += got
+            remaining -= got
+            if n == size:
+                yield mv
+                n = 0
+        self._n = n

@@ -1,0 +1,145 @@
+"""`make bench`, the lean core: what `import pushover` keeps and what a send needs, next to a
+bare streaming sender measured in the same run, per deployment, under MicroPython (the WASI
+build, 32-bit like an ESP32, tools/mpyrun.py). Exits 1 if a bound is broken.
+
+Per deployment (`.mpy` from mpy-cross, and `.py` source as `mip install` leaves it):
+- `import pushover` keeps: bytes still held after gc.collect() in a fresh interpreter;
+- import allocates / send allocates: bytes allocated with the collector off (garbage included);
+- smallest heap: the smallest `-X heapsize` on which import plus one send works with the
+  collector on, for a text message and for a 1 MB file attachment;
+- the bare sender (tests/mpy/lean_memory.py: requests, a generator body, Content-Length) the
+  same way. Both go through the stand-in of the firmware's requests (tools/firmware, compiled
+  too) over a socket that takes every byte.
+
+Frozen modules cannot be shown here: the WASI build is a fixed binary, and freezing needs a
+firmware build (boards/README.md). Freezing keeps bytecode and constant strings out of RAM,
+so it is the leanest deployment; the figures below are for `.mpy` and source.
+
+    python tools/bench_lean.py [--json]
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from mpyrun import compile_mpy, run_micropython, smallest_heap  # noqa: E402
+
+SCRIPT = ROOT / "tests" / "mpy" / "lean_memory.py"
+ATTACHMENT = 1_000_000
+
+# the bounds, for the .mpy deployment (tests/test_lean.py checks them, the README states
+# them). The smallest heaps include the stand-in requests and the WASI build's own start-up,
+# so they are compared with the bare sender's measured in the same run.
+BOUNDS = {
+    "keeps": 12 * 1024,  # import pushover keeps at most 12 KB
+    "text_over_bare": 19 * 1024,  # smallest heap of a text send, beyond the bare sender's
+    "attach_over_bare": 27 * 1024,  # the same for a 1 MB attachment (loads attach.py)
+}
+
+
+def _parse(res):
+    if not res.ok:
+        raise RuntimeError("MicroPython run failed: " + res.stderr[-500:])
+    return {k: int(v) for k, v in (kv.split("=") for kv in res.stdout.split())}
+
+
+def measure(lib_dir=ROOT / "lib"):
+    """{"mpy": {...}, "source": {...}}: keeps, and per mode its import/send allocations and
+    smallest heap, for the library in `lib_dir` (another version's lib/ to compare)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-lean-"))
+    try:
+        data = tmp / "data"
+        data.mkdir()
+        with open(data / "att.bin", "wb") as f:
+            f.write(b"\xff\xd8\xff")
+            f.truncate(ATTACHMENT)
+        firmware = tmp / "firmware"
+        compile_mpy(ROOT / "tools" / "firmware", firmware)
+        mpy = tmp / "lib"
+        compile_mpy(lib_dir, mpy)
+        # the guest script compiled too and imported by a one-line main script, so that
+        # compiling it costs the runs nothing (it would cost the library and the bare sender
+        # alike, but its garbage would cut up the heap they are measured in)
+        guest = tmp / "guest"
+        guest.mkdir()
+        shutil.copy(SCRIPT, guest / SCRIPT.name)
+        compile_mpy(guest, guest / "mpy")
+        main = "import " + SCRIPT.stem + "\n"
+        out = {}
+        for name, lib in (("mpy", mpy), ("source", lib_dir)):
+            kw = {"paths": [lib, firmware, guest / "mpy"], "mounts": {"/tmp": data}}
+            got = {"keeps": _parse(run_micropython(main, heap="1M", args=["import", "on"],
+                                                   **kw))["keeps"]}
+            for mode in ("text", "attach", "bare-text", "bare-attach"):
+                row = _parse(run_micropython(main, heap="4M", args=[mode, "off"], **kw))
+                # with the collector on the heap needed is at most what was allocated
+                hi = row["import"] + row["send"] + 64 * 1024
+                row["heap"] = smallest_heap(main, 4096, hi, step=512, args=[mode, "on"],
+                                            **kw)
+                got[mode] = row
+            out[name] = got
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def failures(m):
+    """The bounds the .mpy figures break (empty: all held)."""
+    got = m["mpy"]
+    bad = []
+    if got["keeps"] > BOUNDS["keeps"]:
+        bad.append("import pushover keeps %d B > %d" % (got["keeps"], BOUNDS["keeps"]))
+    for mode, bare, bound in (("text", "bare-text", "text_over_bare"),
+                              ("attach", "bare-attach", "attach_over_bare")):
+        over = got[mode]["heap"] - got[bare]["heap"]
+        if over > BOUNDS[bound]:
+            bad.append("%s send needs %d B of heap beyond the bare sender's > %d"
+                       % (mode, over, BOUNDS[bound]))
+    if got["text"]["heap"] > got["attach"]["heap"]:
+        bad.append("a text send needs more heap than an attachment send")
+    return bad
+
+
+def report(m):
+    lines = ["MicroPython (WASI build, 32-bit), a text message and a 1 MB file attachment,"
+             " bufsize 1024:", ""]
+    head = "%-10s %-12s %10s %12s %10s %12s" % ("deploy", "", "library", "", "bare", "")
+    lines.append(head)
+    lines.append("%-10s %-12s %10s %12s %10s %12s" % ("", "", "heap", "send alloc", "heap",
+                                                      "send alloc"))
+    for name in ("mpy", "source"):
+        got = m[name]
+        lines.append("%-10s import keeps %d B" % (name, got["keeps"]))
+        for mode in ("text", "attach"):
+            lib, bare = got[mode], got["bare-" + mode]
+            lines.append("%-10s %-12s %10d %12d %10d %12d" % (
+                "", mode, lib["heap"], lib["send"], bare["heap"], bare["send"]))
+    lines.append("")
+    lines.append("bounds (.mpy): keeps <= %(keeps)d B; smallest heap beyond the bare sender's: "
+                 "text <= %(text_over_bare)d B, attachment <= %(attach_over_bare)d B; "
+                 "text <= attachment" % BOUNDS)
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--lib", type=Path, default=ROOT / "lib",
+                    help="the lib/ folder to measure (default: this one)")
+    args = ap.parse_args()
+    m = measure(args.lib)
+    print(json.dumps(m, indent=1) if args.json else report(m))
+    bad = failures(m)
+    for b in bad:
+        print("FAIL:", b)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
