@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: test lint venv clean server demo bench typecheck mpy deploy deploy-dry inbox-check
+.PHONY: test check lint venv clean server demo bench typecheck mpy deploy deploy-dry inbox-check
 
 venv: $(STAMP)
 
@@ -18,8 +18,20 @@ $(STAMP): pyproject.toml
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(wildcard lib tools tests examples boards)
 
+# the whole suite, in parallel (pytest-xdist): every test is independent of the others and
+# bounded by pytest-timeout; PYTEST_ARGS="-n 0" runs it in one process
 test: $(STAMP) lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(WORKERS) $(PYTEST_ARGS)
+
+WORKERS ?= 4
+
+# the fast lane (under 30 s): lint, the portable suite on CPython and once under MicroPython
+# (from .mpy), the unit tests of the fields, bodies and API rules; no network
+check: $(STAMP) lint
+	$(PY) -m pytest -n 2 -q $(CHECK_TESTS)
+
+CHECK_TESTS = tests/portable tests/test_fields.py tests/test_form.py tests/test_api_cases.py \
+              tests/test_server_rules.py "tests/test_micropython.py::test_portable_suite[mpy]"
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis

@@ -1,14 +1,9 @@
-"""Shared by the tests that talk to tools/pushover_server.py over real loopback sockets: a
-bounded server, the two transports, and a per-test time limit.
+"""Shared by the tests that talk to the local server (tools/localpushover) over real loopback
+sockets: a bounded server and the transports. Every server listens on 127.0.0.1 only and stops
+by itself after `max_seconds`; every test is bounded by pytest-timeout (pyproject.toml, and a
+tighter `pytestmark` in the modules that talk to servers)."""
 
-Every server listens on 127.0.0.1 only and stops by itself after `max_seconds`; every test
-that uses `time_limit` fails (instead of hanging) when it runs longer than its bound.
-"""
-
-import signal
-import threading
 import time
-from contextlib import contextmanager
 
 import requests
 
@@ -26,30 +21,6 @@ CLIENT_TIMEOUT = 1  # the client's timeout in fault tests: well under SLOW_SECON
 # the firmware's requests as released firmware up to v1.28 freezes it (0.10) and as v1.29
 # does (1.1, the library's default transport), and the socket transport
 TRANSPORTS = ("requests-0.10", "requests-1.1", "socket")
-
-
-class TookTooLong(Exception):
-    pass
-
-
-@contextmanager
-def time_limit(seconds):
-    """Raise TookTooLong in the main thread after `seconds` (SIGALRM interrupts blocking
-    socket calls), so a hang becomes a failure."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expired(signum, frame):
-        raise TookTooLong("test exceeded its bound of %s s" % seconds)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def start_server(data_dir, **kw):

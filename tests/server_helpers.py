@@ -21,7 +21,6 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 from api_cases import OTHER_TOKEN, TOKEN, USER, USER2, plain
-from live import time_limit
 from pushover_server import PushoverServer
 
 fields = plain  # a plain message's fields, with changes
@@ -39,13 +38,6 @@ JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + hashlib.sha256(b"jpeg").digest() * 
 LIMIT_HEADERS = ("X-Limit-App-Limit", "X-Limit-App-Remaining", "X-Limit-App-Reset")
 SERVER_SECONDS = 30  # no server outlives this
 CLIENT_TIMEOUT = 5
-
-
-@pytest.fixture(autouse=True)
-def _time_bound():
-    """A hang becomes a failure (SIGALRM interrupts blocking socket calls)."""
-    with time_limit(20):
-        yield
 
 
 def make_server(data_dir, **kw):

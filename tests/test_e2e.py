@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bodies import body_of, parse_multipart, parse_urlencoded
-from live import TRANSPORTS, client, close, start_server, time_limit
+from live import TRANSPORTS, client, close, start_server
 from pushover import FieldError, Pushover, PushoverError, e2e
 
 TOKEN = "aToken0123456789abcdefghijKLMN"
@@ -263,20 +263,20 @@ def test_the_key_is_in_no_repr():
     assert not hasattr(p._e2e, "key_hex") and KEY_HEX not in repr(vars(p._e2e))
 
 
+@pytest.mark.timeout(30)
 @pytest.mark.parametrize("kind", TRANSPORTS)
 def test_through_the_local_server_on_each_transport(kind, tmp_path):
     from localpushover.e2e import decrypt_fields, parse_key
 
-    with time_limit(30):
-        srv = start_server(tmp_path / kind)
-        p = client(srv, kind, encryption_key=KEY_HEX)
-        try:
-            p.send("T\u00fcr offen & 50%", title="Garage")
-        finally:
-            close(p)
-            srv.stop()
-        stored = srv.messages()[0]["fields"]
-        assert stored["encrypted"] == "1" and "offen" not in stored["message"]
-        got = decrypt_fields(parse_key(KEY_HEX), stored)
-        assert {k: v.text for k, v in got.items()} == {"message": "T\u00fcr offen & 50%",
-                                                      "title": "Garage"}
+    srv = start_server(tmp_path / kind)
+    p = client(srv, kind, encryption_key=KEY_HEX)
+    try:
+        p.send("T\u00fcr offen & 50%", title="Garage")
+    finally:
+        close(p)
+        srv.stop()
+    stored = srv.messages()[0]["fields"]
+    assert stored["encrypted"] == "1" and "offen" not in stored["message"]
+    got = decrypt_fields(parse_key(KEY_HEX), stored)
+    assert {k: v.text for k, v in got.items()} == {"message": "T\u00fcr offen & 50%",
+                                                  "title": "Garage"}

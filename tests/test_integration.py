@@ -28,7 +28,6 @@ from live import (
     client,
     close,
     start_server,
-    time_limit,
 )
 from pushover import (
     FieldError,
@@ -44,14 +43,12 @@ from pushover.glances import GlanceBudget, glance
 from pushover.http import REPLY_CAP
 from pushover.receipts import Receipts
 
+pytestmark = pytest.mark.timeout(20)  # a hang becomes a failure
+
 OTHER_TOKEN = "zOtherApp0123456789abcdefghijk"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + hashlib.sha256(b"seed").digest() * 2000  # 64 KB
 
 
-@pytest.fixture(autouse=True)
-def _bounded():
-    with time_limit(20):
-        yield
 
 
 @pytest.fixture

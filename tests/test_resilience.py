@@ -184,9 +184,10 @@ def test_flush_20_over_one_keepalive_connection(tmp_path):
     print("\nflush of 20 messages over TLS: keep-alive %d connection %.1f ms; one connection each "
           "%d connections %.1f ms; time ratio %.2f"
           % (keep_conns, keep_time * 1000, one_conns, one_time * 1000, keep_time / one_time))
+    # what is asserted is what keep-alive saves: 19 handshakes; the time is only printed
+    # (a loaded machine makes timings flaky: the ratio belongs to make bench)
     assert keep_conns == 1 and server_conns == 1
     assert one_conns == 20
-    assert keep_time < one_time, "keep-alive should be faster than 20 TLS handshakes"
 
 
 def test_retry_deadline_ignores_a_clock_set_by_ntp(monkeypatch):

@@ -22,7 +22,6 @@ from live import (
     close,
     settled_requests,
     start_server,
-    time_limit,
 )
 from pushover import FieldError, Pushover, PushoverError, QuotaError
 from pushover import retry as retry_module
@@ -32,6 +31,8 @@ from pushover.glances import glance
 from pushover.queue import Queue
 from pushover.receipts import Receipts
 from pushover.sock import SocketTransport
+
+pytestmark = pytest.mark.timeout(60)  # every error path of both transports, bounded
 
 TOKEN = "SECRETtokenQ7w3Zp9Lx2Vb8Nm4Kj1"
 USER = "PRIVATEuserR5t6Y7u8I9o0P1a2S3d"
@@ -46,12 +47,6 @@ SECRETS = (TOKEN, USER, WRONG_TOKEN, STRANGER, KEY_HEX, KEY_HEX.upper(), KEY_BYT
 assert all(len(s) == 30 and s.isalnum() for s in SECRETS[:4])
 PIECE = 10
 LOG = logging.getLogger("app")
-
-
-@pytest.fixture(autouse=True)
-def _bounded():
-    with time_limit(30):
-        yield
 
 
 def leaks(text):
@@ -129,7 +124,7 @@ def transport_paths(c, tmp_path, kind):
     try:
         fault_paths(c, srv, po, kind)
         # validation errors, before any I/O (also with a secret-looking value nearby)
-        before = len(settled_requests(srv))
+        before = len(settled_requests(srv, quiet=1.0, wait=6.0))
         for call in (lambda: po.send("x" * 1025), lambda: po.send(""),
                      lambda: po.send("x", user=USER + "x"),
                      lambda: po.send("x", user=USER[:-1] + "!"),
@@ -217,7 +212,7 @@ def encryption_paths(c, tmp_path, kind):
             c.expect_error(lambda: po.send("sealed fault"))
         srv.set_fault(None)
         c.expect_error(lambda: po.send("x", user=STRANGER))
-        before = len(settled_requests(srv))
+        before = len(settled_requests(srv, quiet=1.0, wait=6.0))
         for bad in (KEY_HEX[:-1], KEY_HEX + "0", KEY_HEX[:-1] + "g", KEY_BYTES, KEY_HEX.encode(),
                     " " + KEY_HEX[1:]):
             c.expect_error(lambda bad=bad: Pushover(TOKEN, USER, encryption_key=bad), FieldError)

@@ -21,7 +21,6 @@ from pushover_server import PushoverServer
 from server_helpers import (  # noqa: F401
     FORM,
     SERVER_SCRIPT,
-    _time_bound,
     fields,
     find_leak,
     head,
@@ -30,6 +29,8 @@ from server_helpers import (  # noqa: F401
     send,
     srv_fixture,
 )
+
+pytestmark = pytest.mark.timeout(20)  # a hang becomes a failure
 
 
 def test_default_bind_is_loopback(tmp_path):

@@ -18,7 +18,8 @@ import pytest
 
 import localpushover
 from conftest import pypi_requests
-from live import time_limit
+
+pytestmark = pytest.mark.timeout(30)  # a hang becomes a failure
 
 PYPI_REQUESTS = pypi_requests()
 
@@ -41,10 +42,6 @@ def tiny_png(width=4, height=3):
 PNG = tiny_png()
 
 
-@pytest.fixture(autouse=True)
-def _time_bound():
-    with time_limit(30):
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,6 @@ from server_helpers import (  # noqa: F401
     JPEG,
     KEYS,
     LIMIT_HEADERS,
-    _time_bound,
     api_records,
     assert_error_shape,
     assert_ok,
@@ -47,6 +46,8 @@ from server_helpers import (  # noqa: F401
     shared_fixture,
     srv_fixture,
 )
+
+pytestmark = pytest.mark.timeout(20)  # a hang becomes a failure
 
 
 @pytest.mark.parametrize("over,bad", [c[1:3] for c in CASES],

@@ -4,10 +4,11 @@
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from api_cases import PNG, TOKEN, USER
 from fake_time import FakeTime
 from server_helpers import (  # noqa: F401
-    _time_bound,
     assert_ok,
     call,
     emergency,
@@ -19,6 +20,8 @@ from server_helpers import (  # noqa: F401
     send_multipart,
     srv_fixture,
 )
+
+pytestmark = pytest.mark.timeout(20)  # a hang becomes a failure
 
 
 def test_inbox_acknowledge_button(tmp_path):

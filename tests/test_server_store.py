@@ -13,7 +13,6 @@ from fake_time import FakeTime
 from server_helpers import (  # noqa: F401
     JPEG,
     RECEIPT_FIELDS,
-    _time_bound,
     assert_error_shape,
     assert_ok,
     call,
@@ -26,6 +25,8 @@ from server_helpers import (  # noqa: F401
     send_multipart,
     srv_fixture,
 )
+
+pytestmark = pytest.mark.timeout(20)  # a hang becomes a failure
 
 
 def test_receipt_poll_acknowledge_from_python(tmp_path):

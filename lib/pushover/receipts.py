@@ -62,19 +62,23 @@ class Receipt(Result):
 
 
 class Receipts:
-    """Receipt calls for one Pushover client, spaced at least `interval` seconds apart (>= 5)."""
+    """Receipt calls for one Pushover client, spaced at least `interval` seconds apart (>= 5).
+    `ticks` and `sleep` (milliseconds: time.ticks_ms and time.sleep_ms by default) are the
+    clock it spaces them by; tests hand in a fake one."""
 
-    def __init__(self, po, interval=5):
+    def __init__(self, po, interval=5, ticks=None, sleep=None):
         self.po = po
         self.interval_ms = max(int(interval * 1000), _MIN_INTERVAL_MS)
-        self._last = None  # ticks_ms of the last poll
+        self._last = None  # ticks of the last poll
+        self._ticks = ticks or ticks_ms
+        self._sleep = sleep or sleep_ms
 
     def _space(self):
         if self._last is not None:
-            wait = self.interval_ms - ticks_diff(ticks_ms(), self._last)
+            wait = self.interval_ms - ticks_diff(self._ticks(), self._last)
             if wait > 0:
-                sleep_ms(wait)
-        self._last = ticks_ms()
+                self._sleep(wait)
+        self._last = self._ticks()
 
     def status(self, receipt):
         """The receipt's status now (sleeps first if the last poll was under 5 s ago)."""
@@ -87,10 +91,10 @@ class Receipts:
         """Poll until acknowledged or expired, or `timeout` seconds passed; the last status."""
         if timeout < 0:
             raise FieldError("timeout", "must be 0 or more seconds")
-        start = ticks_ms()
+        start = self._ticks()
         while True:
             status = self.status(receipt)
-            left = int(timeout * 1000) - ticks_diff(ticks_ms(), start)
+            left = int(timeout * 1000) - ticks_diff(self._ticks(), start)
             if status.done or left < self.interval_ms:
                 return status
 

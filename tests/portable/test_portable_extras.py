@@ -4,7 +4,6 @@ from fakes import FakeTransport, Reply
 
 from pushover import FieldError, Pushover, RejectedError
 from pushover import glances as glances_module
-from pushover import receipts as receipts_module
 from pushover.account import limits, sounds, validate_user
 from pushover.glances import GlanceBudget, glance
 from pushover.receipts import Receipts
@@ -15,7 +14,7 @@ RECEIPT = "rcpt0123456789abcdefghijKLMNOP"
 
 
 class Clock:
-    """Replaces ticks_ms/sleep_ms in the receipts module: time only moves when slept."""
+    """The clock a Receipts is handed (ticks=, sleep=): time only moves when slept."""
 
     def __init__(self):
         self.now = 0
@@ -30,10 +29,11 @@ class Clock:
 
 
 def fake_clock():
-    clock = Clock()
-    receipts_module.ticks_ms = clock.ticks_ms
-    receipts_module.sleep_ms = clock.sleep_ms
-    return clock
+    return Clock()
+
+
+def receipts(po, clock, **kw):
+    return Receipts(po, ticks=clock.ticks_ms, sleep=clock.sleep_ms, **kw)
 
 
 def body_text(call):
@@ -45,7 +45,7 @@ def test_receipt_poll_fields_and_spacing():
     fake = FakeTransport(Reply(200, b'{"status":1,"request":"q","acknowledged":0,"expired":0,'
                                     b'"expires_at":1800000000,"last_delivered_at":1799999000}'),
                          keep=True)
-    r = Receipts(Pushover(TOKEN, USER, api_url="http://h/1", transport=fake))
+    r = receipts(Pushover(TOKEN, USER, api_url="http://h/1", transport=fake), clock)
     first = r.status(RECEIPT)
     assert not first.acknowledged and not first.done and first.expires_at == 1800000000
     assert fake.calls[0]["method"] == "GET"
@@ -68,7 +68,7 @@ def test_wait_until_acknowledged_without_busy_loop():
             self.reply = Reply(200, replies.pop(0))
             return FakeTransport.request(self, *a, **kw)
 
-    r = Receipts(Pushover(TOKEN, USER, transport=Seq()))
+    r = receipts(Pushover(TOKEN, USER, transport=Seq()), clock)
     status = r.wait(RECEIPT, timeout=600)
     assert status.acknowledged and status.acknowledged_by_device == "phone"
     assert clock.slept == [5000, 5000, 5000]
@@ -77,13 +77,13 @@ def test_wait_until_acknowledged_without_busy_loop():
 def test_wait_gives_up_at_the_deadline():
     clock = fake_clock()
     fake = FakeTransport(Reply(200, b'{"status":1,"acknowledged":0}'))
-    status = Receipts(Pushover(TOKEN, USER, transport=fake)).wait(RECEIPT, timeout=30)
+    status = receipts(Pushover(TOKEN, USER, transport=fake), clock).wait(RECEIPT, timeout=30)
     assert not status.done and clock.now <= 30000 and len(fake.calls) == 7  # t=0,5,..,30
 
 
 def test_cancel_and_cancel_by_tag():
     fake = FakeTransport(Reply(200, b'{"status":1,"canceled":2}'), keep=True)
-    r = Receipts(Pushover(TOKEN, USER, api_url="http://h/1", transport=fake))
+    r = receipts(Pushover(TOKEN, USER, api_url="http://h/1", transport=fake), fake_clock())
     r.cancel(RECEIPT)
     assert fake.calls[0]["url"] == "http://h/1/receipts/" + RECEIPT + "/cancel.json"
     assert body_text(fake.calls[0]) == "token=" + TOKEN
