@@ -4,6 +4,15 @@ consumes a body the way the firmware's urequests does and replays a scripted rep
 import hashlib
 
 
+def raises(cls, func, *args, **kwargs):
+    """The exception of class `cls` that func(*args, **kwargs) raises; AssertionError if none."""
+    try:
+        func(*args, **kwargs)
+    except cls as e:
+        return e
+    raise AssertionError("expected " + cls.__name__)
+
+
 class Reply:
     def __init__(self, status=200, body=b'{"status":1,"request":"req-1"}', headers=None):
         self.status = status

@@ -1,7 +1,7 @@
 """Core behaviour as plain functions and asserts: run by pytest on CPython and by
 tests/portable/run.py under real MicroPython, so both runtimes are held to the same results."""
 
-from fakes import FakeTransport, Reply
+from fakes import FakeTransport, Reply, raises
 
 from pushover import (
     FieldError,
@@ -47,14 +47,6 @@ def body_digests():
 
 def test_body_lengths_match_what_is_streamed():
     assert len(body_digests()) == len(CASES)
-
-
-def raises(cls, func, *args, **kwargs):
-    try:
-        func(*args, **kwargs)
-    except cls as e:
-        return e
-    raise AssertionError("expected " + cls.__name__)
 
 
 def test_validation_errors():

@@ -6,7 +6,7 @@ the runtime's own decoder: `deflate` on MicroPython, `gzip` on CPython."""
 import sys
 from binascii import a2b_base64, crc32
 
-from fakes import FakeTransport
+from fakes import FakeTransport, raises
 
 from pushover import FieldError, Pushover, PushoverError, e2e
 
@@ -17,14 +17,6 @@ KEY_HEX = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 def hexs(data):
     return "".join("%02x" % b for b in data)
-
-
-def raises(cls, func, *args, **kwargs):
-    try:
-        func(*args, **kwargs)
-    except cls as e:
-        return e
-    raise AssertionError("expected " + cls.__name__)
 
 
 def gunzip(data):
