@@ -54,12 +54,17 @@ class Pushover:
     def __repr__(self):
         return "<Pushover " + self.api_url + ">"
 
-    def form(self, message, user=None, boundary=None, **fields):
-        """Check a message and build its body, without any network I/O."""
+    def check(self, message, user=None, **fields):
+        """Check a message without building its body (a queue's put): (user, pairs,
+        attachment), or FieldError."""
         user = self._user if user is None else check_users(user)
         if user is None:
             raise FieldError("user", 19)  # texts.py: is required, give it to Pushover()...
-        pairs, attachment = check(message, fields)
+        return (user,) + check(message, fields)
+
+    def form(self, message, user=None, boundary=None, **fields):
+        """Check a message and build its body, without any network I/O."""
+        user, pairs, attachment = self.check(message, user, **fields)
         if self._e2e is not None:  # after check(): the limits apply to the plaintext
             pairs = self._e2e.encrypt_pairs(pairs)
         pairs = [("token", self._token), ("user", user)] + pairs

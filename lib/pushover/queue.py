@@ -254,7 +254,9 @@ class Queue:
         if "attachment_base64" in fields and not isinstance(fields["attachment_base64"], str):
             raise FieldError("attachment_base64", "a queued attachment must be a file path")
         if po is not None:
-            po.form(message, **fields)  # checks every field; raises FieldError
+            # every field checked, without a body buffer or (with a key) sealed fields to
+            # throw away
+            po.check(message, **fields)
         pending = self._scan()[0]
         if len(pending) >= self.max_messages:
             if self.on_full == "refuse":

@@ -90,7 +90,7 @@ class ScriptedPo:
         self.outcomes = list(outcomes)
         self.sent = []
 
-    def form(self, message, **fields):
+    def check(self, message, **fields):
         return None
 
     def send(self, message, **fields):
