@@ -53,19 +53,31 @@ class Receipts:
         self.interval_ms = max(int(interval * 1000), _MIN_INTERVAL_MS)
         self._last = None  # ticks_ms of the last poll
 
-    def _space(self):
-        if self._last is not None:
-            wait = self.interval_ms - ticks_diff(ticks_ms(), self._last)
-            if wait > 0:
-                sleep_ms(wait)
+    def delay_ms(self):
+        """How long the next poll must wait to keep 5 s (`interval`) from the last (0: none)."""
+        if self._last is None:
+            return 0
+        return max(self.interval_ms - ticks_diff(ticks_ms(), self._last), 0)
+
+    def polled(self):
+        """Note that a poll goes out now."""
         self._last = ticks_ms()
 
     def status(self, receipt):
         """The receipt's status now (sleeps first if the last poll was under 5 s ago)."""
         check_key("receipt", receipt)
-        self._space()
+        wait = self.delay_ms()
+        if wait:
+            sleep_ms(wait)
+        self.polled()
         result = self.po.call("GET", "receipts/" + receipt + ".json")
         return Receipt(result.http_status, result.data, {})
+
+    def finished(self, status, start, timeout):
+        """Whether wait() ends with `status`: nothing more will happen, or another poll would
+        come after `timeout` seconds from `start` (ticks_ms)."""
+        left = int(timeout * 1000) - ticks_diff(ticks_ms(), start)
+        return status.done or left < self.interval_ms
 
     def wait(self, receipt, timeout):
         """Poll until acknowledged or expired, or `timeout` seconds passed; the last status."""
@@ -74,8 +86,7 @@ class Receipts:
         start = ticks_ms()
         while True:
             status = self.status(receipt)
-            left = int(timeout * 1000) - ticks_diff(ticks_ms(), start)
-            if status.done or left < self.interval_ms:
+            if self.finished(status, start, timeout):
                 return status
 
     def cancel(self, receipt):
