@@ -11,8 +11,10 @@ asyncio). `timeout` is seconds without progress (default `po.timeout`): one watc
 request cancels a stalled one, which then ends as a TemporaryError before the whole body went
 out and an UnknownOutcomeError after it. A cancelled send closes its connection.
 
-Connection keeps one connection alive for many requests. The protocol itself (request
-head, reply parsing) is plain code below, which runs without asyncio.
+Connection keeps one connection alive for many requests; wait_receipt(), flush() and
+retry_send() are the asyncio forms of Receipts.wait(), Queue.flush() and retry.send(), by
+the same rules (those modules hold them). The protocol itself (request head, reply parsing)
+is plain code below, which runs without asyncio.
 """
 
 from micropython import const
@@ -379,5 +381,90 @@ async def send(po, message, verify=True, cadata=None, timeout=None, **fields):
     conn = Connection(po, verify, cadata, timeout, keepalive=False)
     try:
         return await conn.request("POST", "messages.json", form)
+    finally:
+        conn.close()
+
+
+# ---- what a sensor runs in the background
+
+async def receipt_status(conn, receipts, receipt):
+    """A receipt's status over `conn`, at least `receipts.interval_ms` after the last poll
+    of that Receipts (sleeping with asyncio meanwhile)."""
+    import asyncio
+
+    from .fields import check_key
+    from .receipts import Receipt
+
+    check_key("receipt", receipt)
+    wait = receipts.delay_ms()
+    if wait:
+        await asyncio.sleep(wait / 1000)
+    receipts.polled()
+    po = conn.po
+    result = await conn.request("GET", "receipts/" + receipt + ".json?token=" + po._token)
+    return Receipt(result.http_status, result.data, {})
+
+
+async def wait_receipt(po, receipt, timeout, interval=5, **conn_kw):
+    """Receipts.wait() without blocking: poll at most every `interval` (>= 5) seconds until
+    acknowledged or expired, or `timeout` seconds passed; the last status."""
+    from .errors import FieldError
+    from .receipts import Receipts
+
+    if timeout < 0:
+        raise FieldError("timeout", "must be 0 or more seconds")
+    receipts = Receipts(po, interval)
+    start = ticks_ms()
+    conn = Connection(po, **conn_kw)
+    try:
+        while True:
+            status = await receipt_status(conn, receipts, receipt)
+            if receipts.finished(status, start, timeout):
+                return status
+    finally:
+        conn.close()
+
+
+async def flush(queue, po, on_unknown="resend", limit=None, **conn_kw):
+    """Queue.flush() by the same rules, over one kept-alive connection; the same tuple."""
+    from .errors import PushoverError
+
+    steps = queue.flushing(on_unknown, limit)
+    outcome = None
+    conn = Connection(po, **conn_kw)
+    try:
+        while True:
+            message, fields = steps.send(outcome)
+            try:
+                await conn.send(message, **fields)
+                outcome = None
+            except PushoverError as e:
+                outcome = e
+            message = fields = None  # freed before the next message is read
+    except StopIteration as done:
+        return done.value
+    finally:
+        conn.close()
+
+
+async def retry_send(po, message, attempts=5, deadline=600, max_delay=300,
+                     on_unknown="resend", sleep=None, verify=True, cadata=None, timeout=None,
+                     **fields):
+    """retry.send() by the same rules, waiting with asyncio.sleep (or the coroutine
+    function `sleep`) between attempts, over one connection kept while the server allows."""
+    import asyncio
+
+    from .errors import PushoverError
+    from .retry import start, wait_after
+
+    form, waits, elapsed = start(po, message, attempts, max_delay, on_unknown, None, fields)
+    conn = Connection(po, verify, cadata, timeout)
+    try:
+        while True:
+            try:
+                return await conn.request("POST", "messages.json", form)
+            except PushoverError as e:
+                wait = wait_after(e, form, on_unknown, waits, elapsed(), deadline)
+            await (sleep or asyncio.sleep)(wait)
     finally:
         conn.close()
