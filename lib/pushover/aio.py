@@ -221,11 +221,17 @@ class Connection:
         self.close()
 
     def close(self):
+        """Close the connection at once, whatever is still unsent (as MicroPython's close()
+        does; CPython's would first flush its buffer, so its transport is aborted)."""
         writer = self._writer
         self._reader = self._writer = self._key = None
         if writer is not None:
             try:
-                writer.close()
+                abort = getattr(getattr(writer, "transport", None), "abort", None)
+                if abort is not None:
+                    abort()
+                else:
+                    writer.close()
             except Exception:  # already broken: nothing more to free here
                 pass
 
@@ -387,9 +393,9 @@ async def send(po, message, verify=True, cadata=None, timeout=None, **fields):
 
 # ---- what a sensor runs in the background
 
-async def receipt_status(conn, receipts, receipt):
+async def receipt_status(conn, receipts, receipt, sleep=None):
     """A receipt's status over `conn`, at least `receipts.interval_ms` after the last poll
-    of that Receipts (sleeping with asyncio meanwhile)."""
+    of that Receipts, waiting with asyncio.sleep (or the coroutine function `sleep`)."""
     import asyncio
 
     from .fields import check_key
@@ -398,16 +404,17 @@ async def receipt_status(conn, receipts, receipt):
     check_key("receipt", receipt)
     wait = receipts.delay_ms()
     if wait:
-        await asyncio.sleep(wait / 1000)
+        await (sleep or asyncio.sleep)(wait / 1000)
     receipts.polled()
     po = conn.po
     result = await conn.request("GET", "receipts/" + receipt + ".json?token=" + po._token)
     return Receipt(result.http_status, result.data, {})
 
 
-async def wait_receipt(po, receipt, timeout, interval=5, **conn_kw):
+async def wait_receipt(po, receipt, timeout, interval=5, sleep=None, **conn_kw):
     """Receipts.wait() without blocking: poll at most every `interval` (>= 5) seconds until
-    acknowledged or expired, or `timeout` seconds passed; the last status."""
+    acknowledged or expired, or `timeout` seconds passed; the last status. `conn_kw` go to
+    Connection (verify, cadata, timeout), one connection kept for all the polls."""
     from .errors import FieldError
     from .receipts import Receipts
 
@@ -418,7 +425,7 @@ async def wait_receipt(po, receipt, timeout, interval=5, **conn_kw):
     conn = Connection(po, **conn_kw)
     try:
         while True:
-            status = await receipt_status(conn, receipts, receipt)
+            status = await receipt_status(conn, receipts, receipt, sleep)
             if receipts.finished(status, start, timeout):
                 return status
     finally:
@@ -426,7 +433,8 @@ async def wait_receipt(po, receipt, timeout, interval=5, **conn_kw):
 
 
 async def flush(queue, po, on_unknown="resend", limit=None, **conn_kw):
-    """Queue.flush() by the same rules, over one kept-alive connection; the same tuple."""
+    """Queue.flush() by the same rules, over one kept-alive connection (`conn_kw` go to
+    Connection); the same tuple."""
     from .errors import PushoverError
 
     steps = queue.flushing(on_unknown, limit)
