@@ -150,7 +150,7 @@ def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
     lines = dict(line.split(" ", 1) for line in res.stdout.strip().split("\n"))
     assert lines["loaded"].split() == ["pushover", "pushover.compat", "pushover.errors",
                                        "pushover.fields", "pushover.form", "pushover.http"]
-    for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock"):
+    for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock", "aio"):
         assert 0 < int(lines[name]) < 16 * 1024, (name, lines[name])
     # the README's table of import costs is this measurement: the total within 512 B, each
     # module within 512 B from .mpy and 2.5 KB from source (where a new block of the string
@@ -159,7 +159,7 @@ def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
     readme = (ROOT / "README.md").read_text()
     documented_total = got_total = 0
     for name in ("pushover",) + tuple("pushover." + n for n in (
-            "receipts", "glances", "account", "retry", "queue", "storm", "sock")):
+            "receipts", "glances", "account", "retry", "queue", "storm", "sock", "aio")):
         row = re.search(r"^\| `%s`[^|]*\|.*$" % re.escape(name), readme, re.M).group(0)
         documented = int(row.split("|")[column].strip().replace(",", ""))
         got = int(lines[name.split(".")[-1]])

@@ -22,13 +22,19 @@ from micropython import const
 from .compat import ticks_diff, ticks_ms
 from .errors import TemporaryError, UnknownOutcomeError
 from .http import REPLY_CAP, _int_or_none, classify, parse_reply, read_body, scrub
-from .sock import _nothing_read, _split_url, default_roots, ensure_clock, tls_context
+from .sock import (
+    _WANTED,
+    _nothing_read,
+    _split_url,
+    _Stale,
+    default_roots,
+    ensure_clock,
+    tls_context,
+)
 
 _READ = const(512)  # bytes asked for per read of a reply
 _MAX_HEAD = const(4096)  # status line and headers of a reply
 _MAX_HEADERS = const(40)
-_WANTED = ("content-length", "transfer-encoding", "connection", "location",
-           "x-limit-app-limit", "x-limit-app-remaining", "x-limit-app-reset")
 
 
 # ---- the protocol, without asyncio (the portable tests run it under MicroPython)
@@ -88,9 +94,9 @@ class Reply:
         self.secrets = secrets
         self.buf = bytearray()
         self.start = -1  # where the body starts, once the head is in
-        self.status = None
+        self.status = 0
         self.version = None
-        self.headers = None
+        self.headers = {}
         self.body = None
         self.keep = False
 
@@ -111,8 +117,8 @@ class Reply:
         if len(self.buf) - self.start > 2 * self.cap + _MAX_HEAD:  # chunk framing included
             return self._broken(ValueError("reply larger than " + str(self.cap) + " bytes"))
         headers = self.headers
-        chunked = "chunked" in headers.get("transfer-encoding", "").lower()  # pyright: ignore[reportOptionalMemberAccess]
-        length = None if chunked else _int_or_none(headers.get("content-length"))  # pyright: ignore[reportOptionalMemberAccess]
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        length = None if chunked else _int_or_none(headers.get("content-length"))
         have = len(self.buf) - self.start
         if not eof and not chunked and have < (self.cap + 1 if length is None
                                               else min(length, self.cap + 1)):
@@ -126,7 +132,7 @@ class Reply:
             return self._broken(e)
         self.keep = (self.keepalive and self.version == b"HTTP/1.1" and not eof
                      and reader.pos == len(self.buf)  # nothing unasked after the reply
-                     and headers.get("connection", "").lower() != "close"  # pyright: ignore[reportOptionalMemberAccess]
+                     and headers.get("connection", "").lower() != "close"
                      and (length is not None or chunked))
         self.buf = bytearray()
         return True
@@ -161,7 +167,7 @@ class Reply:
         self.headers = headers
 
     def _broken(self, e):
-        if 200 <= self.status < 300:  # pyright: ignore[reportOptionalOperand]
+        if 200 <= self.status < 300:
             raise UnknownOutcomeError("accepted, but the reply could not be read: "
                                       + scrub(e, self.secrets))
         self.body = b""
@@ -300,9 +306,10 @@ class Connection:
         import asyncio
 
         key = (tls, host, port)
-        if self._writer is not None and self._key == key and not _closed_while_idle(
-                self._reader):
-            return self._reader, self._writer, True
+        reader, writer = self._reader, self._writer
+        if reader is not None and writer is not None and self._key == key and \
+                not _closed_while_idle(reader):
+            return reader, writer, True
         self.close()
         if tls:
             if self.verify:
@@ -355,10 +362,6 @@ class Connection:
         if not reply.keep:
             self.close()
         return reply.status, reply.headers, reply.body
-
-
-class _Stale(Exception):
-    pass
 
 
 def _closed_while_idle(reader):
