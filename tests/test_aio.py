@@ -30,7 +30,7 @@ from pushover import receipts as receipts_module
 from pushover.errors import TLSError
 from pushover.http import REPLY_CAP
 from pushover.queue import Queue
-from scripted_server import OK, ScriptedServer, reply
+from scripted_server import OK, ScriptedServer
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + hashlib.sha256(b"aio").digest() * 8000  # 256 KB
 
