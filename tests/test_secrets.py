@@ -349,11 +349,12 @@ def aio_paths(c, tmp_path):
             c.keep(message)
         assert len(q.set_aside()) == 2
         c.keep(aio.Connection(po))
+        # a TLS handshake that fails: an https URL on the plain HTTP server
+        url = srv.api_url.replace("http://", "https://")
+        c.expect_error(lambda: run(aio.send(Pushover(TOKEN, USER, api_url=url, timeout=1,
+                                                     transport=object()), "x")))
     finally:
         srv.stop()
-    url = srv.api_url.replace("http://", "https://")
-    c.expect_error(lambda: run(aio.send(Pushover(TOKEN, USER, api_url=url, timeout=1,
-                                                 transport=object()), "x")))
     c.expect_error(lambda: run(aio.send(po, "x")))  # the server is gone
 
 
