@@ -35,6 +35,7 @@ from .sock import (
 _READ = const(512)  # bytes asked for per read of a reply
 _MAX_HEAD = const(4096)  # status line and headers of a reply
 _MAX_HEADERS = const(40)
+_TURN_MS = const(20)  # the longest the body's loop runs before it lets other tasks in
 
 
 # ---- the protocol, without asyncio (the portable tests run it under MicroPython)
@@ -328,6 +329,8 @@ class Connection:
         return reader, writer, False
 
     async def _exchange(self, tls, host, port, path, method, form, secrets):
+        import asyncio
+
         self._sent = 0
         head = request_head(method, host, path, form, self.keepalive)
         # what could be acted on twice is a body: a GET counts as nothing to send
@@ -338,12 +341,18 @@ class Connection:
             raise classify(e, 0, 0, secrets, "cannot connect to " + host) from None
         try:
             chunks = None if form is None else form.chunks(head)
+            turn = self._last
             try:
                 for chunk in (head,) if chunks is None else chunks:
                     writer.write(chunk)  # what the socket does not take now is copied
                     await writer.drain()
                     self._sent += len(chunk)
-                    self._last = ticks_ms()
+                    self._last = now = ticks_ms()
+                    if ticks_diff(now, turn) >= _TURN_MS:
+                        # MicroPython's drain() always yields, CPython's only when its buffer
+                        # is full: let the other tasks run at least this often
+                        await asyncio.sleep(0)
+                        turn = ticks_ms()
             finally:
                 if chunks is not None:
                     chunks.close()
