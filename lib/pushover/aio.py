@@ -35,7 +35,7 @@ from .sock import (
 _READ = const(512)  # bytes asked for per read of a reply
 _MAX_HEAD = const(4096)  # status line and headers of a reply
 _MAX_HEADERS = const(40)
-_TURN_MS = const(20)  # the longest the body's loop runs before it lets other tasks in
+_TURN_MS = const(5)  # the longest the body's loop runs before it lets other tasks in
 
 
 # ---- the protocol, without asyncio (the portable tests run it under MicroPython)
@@ -350,7 +350,8 @@ class Connection:
                     self._last = now = ticks_ms()
                     if ticks_diff(now, turn) >= _TURN_MS:
                         # MicroPython's drain() always yields, CPython's only when its buffer
-                        # is full: let the other tasks run at least this often
+                        # is full; and CPython runs a timer that came due only after a few
+                        # such turns: so let the other tasks in every few ms
                         await asyncio.sleep(0)
                         turn = ticks_ms()
             finally:
