@@ -165,6 +165,27 @@ def test_keepalive_connection_carries_the_next_request(server):
     assert reqs[0]["connection"] == reqs[1]["connection"]
 
 
+def test_one_request_at_a_time_on_a_connection(server):
+    """A second task sending on a Connection that is busy is refused, not interleaved."""
+    server.set_fault("slow", 1)
+
+    async def two_tasks():
+        conn = aio.Connection(client(server.api_url, timeout=10))
+        first = asyncio.create_task(conn.send("first"))
+        while not conn._busy:
+            await asyncio.sleep(0.01)
+        with pytest.raises(RuntimeError):
+            await conn.send("second")
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert not conn._busy and conn._writer is None
+        return await conn.send("third")
+
+    assert run(two_tasks()).request
+    assert sorted(m["fields"]["message"] for m in server.messages()) == ["first", "third"]
+
+
 def test_idle_connection_closed_by_the_server_is_replaced(tmp_path):
     srv = start_server(tmp_path / "idle", socket_timeout=0.3)
 

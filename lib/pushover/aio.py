@@ -217,6 +217,7 @@ class Connection:
         self._fired = False  # the watchdog cancelled the request
         self._sent = 0
         self._length = 0
+        self._busy = False
 
     def __repr__(self):
         return "<aio.Connection " + self.po.api_url + ">"
@@ -257,11 +258,14 @@ class Connection:
         """-> (HTTP status, headers, body), or a PushoverError; one watchdog for it all."""
         import asyncio
 
+        if self._busy:  # two tasks writing to one stream would interleave their bytes
+            raise RuntimeError("one request at a time on a Connection: give each task its own")
         tls, host, port, path = _split_url(url)
         timeout = self.po.timeout if self.timeout is None else self.timeout
         self._last = ticks_ms()
         self._fired = False
         dog = asyncio.create_task(self._watch(asyncio.current_task(), int(timeout * 1000)))
+        self._busy = True
         try:
             while True:
                 try:
@@ -288,6 +292,7 @@ class Connection:
             self.close()
             raise
         finally:
+            self._busy = False
             dog.cancel()
 
     async def _watch(self, task, timeout_ms):
