@@ -151,7 +151,10 @@ def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
     assert lines["loaded"].split() == ["pushover", "pushover.compat", "pushover.errors",
                                        "pushover.fields", "pushover.form", "pushover.http"]
     for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock", "aio"):
-        assert 0 < int(lines[name]) < 16 * 1024, (name, lines[name])
+        # aio (protocol, coroutine layer and the background forms) is the largest; from
+        # source it is near 16 KB and may take a new block of the string pool on top
+        bound = 20 * 1024 if name == "aio" and variant == "source" else 16 * 1024
+        assert 0 < int(lines[name]) < bound, (name, lines[name])
     # the README's table of import costs is this measurement: the total within 512 B, each
     # module within 512 B from .mpy and 2.5 KB from source (where a new block of the string
     # pool, about 2.3 KB, lands on whichever import fills the old one)
