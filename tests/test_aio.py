@@ -143,6 +143,27 @@ def test_fault_mode(server, mode):
     assert run(aio.send(po, "after")).request, "the next send must work again"
 
 
+def test_timeout_given_to_send_replaces_the_clients(server):
+    po = client(server.api_url, timeout=30)
+    server.set_fault("slow", 1)
+    got = outcome(aio.send(po, "slow", timeout=CLIENT_TIMEOUT))
+    assert type(got) is UnknownOutcomeError and "after %s s" % CLIENT_TIMEOUT in str(got), got
+
+
+def test_encrypted_fields_go_out_sealed(server):
+    from localpushover.e2e import decrypt_fields, parse_key
+
+    key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+    po = Pushover(TOKEN, USER, api_url=server.api_url, timeout=3, transport=object(),
+                  encryption_key=key)
+    run(aio.send(po, "T\u00fcr offen", title="Garage"))
+    stored = server.messages()[0]["fields"]
+    assert stored["encrypted"] == "1" and "offen" not in stored["message"]
+    got = decrypt_fields(parse_key(key), stored)
+    assert {k: v.text for k, v in got.items()} == {"message": "T\u00fcr offen",
+                                                  "title": "Garage"}
+
+
 def test_drop_mid_body_of_a_large_attachment_is_temporary(server, tmp_path):
     server._httpd.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     server.set_fault("drop_mid_body", 1)
