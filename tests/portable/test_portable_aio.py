@@ -238,3 +238,84 @@ def test_a_stale_kept_connection_is_replaced_once():
     stale.fail_at = stale.length  # broken from now on
     assert fake.run(conn.send("two")).request == "req-1"
     assert len(fake.opened) == 2
+
+
+# ---- the watchdog, with time that passes only when it sleeps
+
+class _Cancellable:
+    def __init__(self):
+        self.cancels = 0
+
+    def cancel(self):
+        self.cancels += 1
+
+
+def test_the_watchdog_fires_only_after_timeout_ms_without_progress():
+    conn = aio.Connection(client())
+    now = [0]
+    slept = []
+
+    class Clock(FakeAsyncio):
+        async def sleep(self, seconds):
+            slept.append(int(seconds * 1000))
+            now[0] += int(seconds * 1000)
+            if len(slept) == 1:
+                conn._last = 600  # a chunk went out 600 ms into the first wait
+
+    saved = aio.ticks_ms
+    aio.ticks_ms = lambda: now[0]
+    try:
+        task = _Cancellable()
+        conn._last = 0
+        Clock([]).run(conn._watch(task, 1000))
+    finally:
+        aio.ticks_ms = saved
+    assert slept == [1000, 600] and now[0] == 1600, slept
+    assert task.cancels == 1 and conn._fired
+
+
+class _StallingStream(Stream):
+    """A stream whose drain (at byte `at` of the request) or read is where the watchdog's
+    cancel lands, as it would in a task waiting on a stalled socket."""
+
+    def __init__(self, conn, at=None):
+        super().__init__(b"")
+        self.conn = conn
+        self.at = at
+
+    def _cancelled(self):
+        self.conn._fired = True  # what the watchdog sets before it cancels
+        from fake_aio import CancelledError
+
+        raise CancelledError()
+
+    async def drain(self):
+        if self.at is not None and self.length >= self.at:
+            self._cancelled()
+
+    async def read(self, n):
+        self._cancelled()
+
+
+def test_a_stall_ends_as_temporary_before_the_body_is_out_and_unknown_after():
+    po = client()
+    for at, kind in ((2000, TemporaryError), (None, UnknownOutcomeError)):
+        conn = aio.Connection(po)
+        stream = _StallingStream(conn, at)
+        e = raises(kind, FakeAsyncio([stream]).run, conn.send("hi", attachment=JPEG))
+        assert "timed out after 3 s without progress" in str(e), e
+        assert stream.closed and conn._writer is None and not conn._busy
+
+
+def test_a_cancel_by_the_caller_propagates_and_closes():
+    from fake_aio import CancelledError
+
+    class Cancelled(Stream):
+        async def drain(self):
+            raise CancelledError()  # the caller's cancel: the watchdog did not fire
+
+    po = client()
+    conn = aio.Connection(po)
+    stream = Cancelled(b"")
+    raises(CancelledError, FakeAsyncio([stream]).run, conn.send("hi"))
+    assert stream.closed and not conn._fired and not conn._busy
