@@ -21,7 +21,7 @@ from micropython import const
 
 from .compat import ticks_diff, ticks_ms
 from .errors import TemporaryError, UnknownOutcomeError
-from .http import REPLY_CAP, _int_or_none, classify, parse_reply, read_body, scrub
+from .http import REPLY_CAP, _int_or_none, parse_reply, read_body, scrub
 from .sock import (
     _WANTED,
     _nothing_read,
@@ -177,6 +177,17 @@ class Reply:
         return True
 
 
+def _classify(e, sent, length, secrets, what="network error"):
+    """The library's one classification of a failure (http.classify), imported only when
+    something failed: where the failure path lives in a module of its own (outcome.py),
+    from there."""
+    try:
+        from .outcome import classify  # pyright: ignore[reportMissingImports]
+    except ImportError:
+        from .http import classify
+    return classify(e, sent, length, secrets, what)
+
+
 def runtime_tls():
     """The TLS module whose SSLContext this runtime's asyncio takes: MicroPython's `tls` on a
     board; CPython's `ssl` on a host, whose asyncio wraps only with a real ssl.SSLContext
@@ -286,7 +297,7 @@ class Connection:
             if uncancel is not None:  # CPython counts cancellations; this one is handled
                 uncancel()
             length = 0 if form is None else self._length
-            raise classify(OSError("timed out after " + str(timeout) + " s without progress"),
+            raise _classify(OSError("timed out after " + str(timeout) + " s without progress"),
                            self._sent, length, secrets) from None
         except BaseException:
             self.close()
@@ -343,7 +354,7 @@ class Connection:
         try:
             reader, writer, reused = await self._open(tls, host, port)
         except Exception as e:
-            raise classify(e, 0, 0, secrets, "cannot connect to " + host) from None
+            raise _classify(e, 0, 0, secrets, "cannot connect to " + host) from None
         try:
             chunks = None if form is None else form.chunks(head)
             turn = self._last
@@ -365,7 +376,7 @@ class Connection:
         except Exception as e:
             if reused and (form is None or self._sent < length) and _nothing_read(e):
                 raise _Stale() from None
-            raise classify(e, self._sent, length, secrets) from None
+            raise _classify(e, self._sent, length, secrets) from None
         reply = Reply(self.reply_cap, self.keepalive, secrets)
         try:
             while not reply.feed(await reader.read(_READ)):
@@ -373,7 +384,7 @@ class Connection:
         except Exception as e:
             if reused and form is None and _nothing_read(e):
                 raise _Stale() from None  # a GET is safe to send again
-            raise classify(e, self._sent, length, secrets) from None
+            raise _classify(e, self._sent, length, secrets) from None
         if not reply.keep:
             self.close()
         return reply.status, reply.headers, reply.body
