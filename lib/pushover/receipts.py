@@ -63,13 +63,16 @@ class Receipts:
         """Note that a poll goes out now."""
         self._last = ticks_ms()
 
-    def status(self, receipt):
-        """The receipt's status now (sleeps first if the last poll was under 5 s ago)."""
-        check_key("receipt", receipt)
+    def _space(self):
         wait = self.delay_ms()
         if wait:
             sleep_ms(wait)
         self.polled()
+
+    def status(self, receipt):
+        """The receipt's status now (sleeps first if the last poll was under 5 s ago)."""
+        check_key("receipt", receipt)
+        self._space()
         result = self.po.call("GET", "receipts/" + receipt + ".json")
         return Receipt(result.http_status, result.data, {})
 
