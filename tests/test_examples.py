@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
+import async_camera  # noqa: E402
 import battery_glance  # noqa: E402
 import camera_motion  # noqa: E402
 import door_emergency  # noqa: E402
@@ -269,6 +270,36 @@ def test_camera_motion_sends_the_frame_and_holds_back_a_storm(server, tmp_path):
     # the camera was started with the board's pins and stopped after each photo
     assert camera.INITS and all(k["d0"] == board.CAMERA_PINS["d0"] for k in camera.INITS)
     assert camera._ready is False
+
+
+def test_async_camera_keeps_sampling_while_the_frame_goes_out(server):
+    """The server answers 1 s after the frame is in (its "slow" mode): the sampler must have
+    gone on meanwhile, and the frame must arrive whole."""
+    board = load_board("esp32cam")
+    frame = camera.FRAME + b"\0" * 200_000
+    camera.FRAME = frame
+    server.set_fault("slow", 1)
+    sends, samples = async_camera.main(make_settings(server), board, camera=camera,
+                                       pir=Door(1), sensor=lambda: 21.5, run_s=4)
+    ((outcome, meanwhile),) = sends
+    assert outcome.startswith("sent (%d bytes)" % len(frame)), outcome
+    assert meanwhile > 0, "the sampler stopped while the frame was sent"
+    assert samples >= meanwhile
+    (msg,) = server.messages()
+    att = msg["attachment"]
+    assert (att["filename"], att["size"]) == ("motion.jpg", len(frame))
+    assert (server.data_dir / "messages" / att["stored_as"]).read_bytes() == frame
+    assert camera._ready is False, "the camera was left on"
+
+
+def test_async_camera_reports_a_failed_send_and_goes_on(server):
+    board = load_board("esp32cam")
+    server.set_fault("503", 1)
+    sends, samples = async_camera.main(make_settings(server), board, camera=camera,
+                                       pir=Door(1), sensor=lambda: 21.5, run_s=1)
+    ((outcome, _),) = sends
+    assert outcome.startswith("error: server error (HTTP 503)"), outcome
+    assert samples > 0 and server.messages() == []
 
 
 def test_camera_motion_no_motion_and_camera_retry(server, tmp_path):

@@ -29,6 +29,6 @@ def test_flush_20_heap_keepalive_against_one_connection_each(tmp_path):
           % (keep[1], keep[2], close[1], close[2], keep[2] / 20))
     assert keep[:2] == (20, 1) and close[:2] == (20, 20)
     # one kept-alive connection costs the library about what 20 do (the saving is the TLS
-    # handshakes): within 1 %, both ways; the figure moves by a few blocks between runs
-    assert abs(keep[2] - close[2]) <= close[2] // 100
+    # handshakes): within 2 %, both ways; the figure moves by a few blocks between runs
+    assert abs(keep[2] - close[2]) <= close[2] // 50
     assert keep[2] <= 20 * PER_MESSAGE

@@ -151,8 +151,11 @@ def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
     # a text send loads the text path only: no attachment, failure or compat modules
     assert lines["loaded"].split() == ["pushover", "pushover.errors", "pushover.fields",
                                        "pushover.form", "pushover.http"]
-    for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock"):
-        assert 0 < int(lines[name]) < 16 * 1024, (name, lines[name])
+    for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock", "aio"):
+        # aio (protocol, coroutine layer and the background forms) is the largest; from
+        # source it is near 16 KB and may take a new block of the string pool on top
+        bound = 20 * 1024 if name == "aio" and variant == "source" else 16 * 1024
+        assert 0 < int(lines[name]) < bound, (name, lines[name])
     # the README's table of import costs is this measurement: the total within 512 B, each
     # module within 512 B from .mpy and 2.5 KB from source (where a new block of the string
     # pool, about 2.3 KB, lands on whichever import fills the old one)
@@ -160,7 +163,7 @@ def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
     readme = (ROOT / "README.md").read_text()
     documented_total = got_total = 0
     for name in ("pushover",) + tuple("pushover." + n for n in (
-            "receipts", "glances", "account", "retry", "queue", "storm", "sock")):
+            "receipts", "glances", "account", "retry", "queue", "storm", "sock", "aio")):
         row = re.search(r"^\| `%s`[^|]*\|.*$" % re.escape(name), readme, re.M).group(0)
         documented = int(row.split("|")[column].strip().replace(",", ""))
         got = int(lines[name.split(".")[-1]])

@@ -295,3 +295,75 @@ def test_the_checker_finds_a_leak():
     # what holds the key keeps it out of its repr, but its attributes do hold it
     enc = Encryptor(KEY_HEX)
     assert leaks(describe(enc)) == [] and KEY_BYTES in vars(enc).values()
+
+
+def aio_paths(c, tmp_path):
+    """The asyncio forms (pushover.aio) on the same paths: every fault mode, refused keys,
+    validation, receipts, the queue, resends, a failed TLS handshake, a server gone."""
+    import asyncio
+
+    from pushover import aio
+
+    run = asyncio.run
+
+    async def no_sleep(seconds):
+        pass
+
+    srv = start_server(tmp_path / "srv-aio", tokens=[TOKEN], users=[USER], slow_seconds=2)
+    po = Pushover(TOKEN, USER, api_url=srv.api_url, timeout=0.5, transport=object())
+    wrong = Pushover(WRONG_TOKEN, USER, api_url=srv.api_url, timeout=2, transport=object())
+    try:
+        for mode in FAULT_MODES:
+            srv.set_fault(mode, 1)
+            if mode in ("chunked", "keepalive"):
+                c.keep(run(aio.send(po, "fault " + mode)))
+            else:
+                c.expect_error(lambda mode=mode: run(aio.send(po, "fault " + mode)))
+        srv.set_fault(None)
+        for call in (lambda: run(aio.send(po, "x" * 1025)),
+                     lambda: run(aio.send(po, "x", user=USER + "x")),
+                     lambda: run(aio.wait_receipt(po, TOKEN + "x", 10)),
+                     lambda: run(aio.retry_send(po, "x", on_unknown="maybe"))):
+            c.expect_error(call, FieldError)
+        c.expect_error(lambda: run(aio.send(wrong, "x")))
+        c.expect_error(lambda: run(aio.send(po, "x", user=STRANGER)))
+        receipt = c.keep(run(aio.send(po, "ok", priority=2, retry=30, expire=60))).receipt
+        srv.acknowledge(receipt)
+        acked = run(aio.wait_receipt(po, receipt, 0))
+        assert acked.acknowledged and acked.acknowledged_by == USER
+        c.keep(repr(acked))  # the user who acknowledged is in its data, never in its repr
+        srv.set_fault("503", None)
+        c.expect_error(lambda: run(aio.retry_send(po, "x", attempts=2, sleep=no_sleep)))
+        srv.set_fault(None)
+        q = Queue(str(tmp_path / "q-aio"))
+        q.put("first")
+        q.put("second", user=STRANGER)
+        c.keep(run(aio.flush(q, wrong)))
+        for _, reason, message in q.set_aside():
+            c.keep(reason)
+            c.keep(message)
+        assert len(q.set_aside()) == 2
+        c.keep(aio.Connection(po))
+        # a TLS handshake that fails: an https URL on the plain HTTP server
+        url = srv.api_url.replace("http://", "https://")
+        c.expect_error(lambda: run(aio.send(Pushover(TOKEN, USER, api_url=url, timeout=1,
+                                                     transport=object()), "x")))
+    finally:
+        srv.stop()
+    c.expect_error(lambda: run(aio.send(po, "x")))  # the server is gone
+
+
+def test_no_secret_on_any_aio_path(tmp_path, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    c = Collector()
+    aio_paths(c, tmp_path)
+    assert c.errors >= 8 + 4 + 2 + 1 + 2, c.errors
+    kinds = {type(x).__name__ for x in c.items if isinstance(x, BaseException)}
+    assert kinds >= {"FieldError", "RejectedError", "QuotaError", "TemporaryError",
+                     "UnknownOutcomeError", "TLSError"}, kinds
+    for item in c.items:
+        text = describe(item)
+        assert not leaks(text), (leaks(text), text)
+    out, err = capfd.readouterr()
+    assert not leaks(out) and not leaks(err)
+    assert not leaks(caplog.text), leaks(caplog.text)

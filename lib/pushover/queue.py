@@ -278,6 +278,24 @@ class Queue:
         arrive twice); `"drop"` sets it aside. Returns (sent, set_aside, left, last error).
         Only the message being sent is in RAM.
         """
+        steps = self.flushing(on_unknown, limit)
+        outcome = None
+        try:
+            while True:
+                message, fields = steps.send(outcome)
+                try:
+                    po.send(message, **fields)
+                    outcome = None
+                except PushoverError as e:
+                    outcome = e
+                message = fields = None  # freed before the next message is read
+        except StopIteration as done:
+            return done.value
+
+    def flushing(self, on_unknown="resend", limit=None):
+        """The rules of flush() without the sending, for any way of sending: a generator that
+        yields each pending (message, fields) in order and is sent back what became of it
+        (None: sent, else the PushoverError); it returns flush()'s tuple."""
         if on_unknown not in ("resend", "drop"):
             raise FieldError("on_unknown", "must be 'resend' or 'drop'")
         sent = aside = 0
@@ -289,26 +307,23 @@ class Queue:
             item = self._load(offset)
             if item is None:  # cannot happen unless the log changed under us: leave it
                 continue
-            try:
-                po.send(item[2], **item[3])
-            except (RejectedError, FieldError) as e:
-                self._append(["X", rid, str(e)])
+            outcome = yield item[2], item[3]
+            item = None  # the message's memory can go before the next one is read
+            if outcome is None:
+                self._append(["D", rid])
+                sent += 1
+            elif isinstance(outcome, (RejectedError, FieldError)):
+                self._append(["X", rid, str(outcome)])
                 aside += 1
-                continue
-            except UnknownOutcomeError as e:
-                error = e
-                if on_unknown == "drop":
-                    self._append(["X", rid, "outcome unknown: " + str(e)])
-                    aside += 1
-                    continue
+            elif isinstance(outcome, UnknownOutcomeError):
+                error = outcome
+                if on_unknown != "drop":
+                    break
+                self._append(["X", rid, "outcome unknown: " + str(outcome)])
+                aside += 1
+            else:  # temporary, quota, TLS: the rest waits, in order
+                error = outcome
                 break
-            except PushoverError as e:  # temporary, quota, TLS: the rest waits, in order
-                error = e
-                break
-            finally:
-                item = None  # the message's memory can go before the next one is read
-            self._append(["D", rid])
-            sent += 1
         left = len(pending) - sent - aside
         self._compact()
         return sent, aside, left, error

@@ -73,12 +73,21 @@ class Receipts:
         self._ticks = ticks or ticks_ms
         self._sleep = sleep or sleep_ms
 
-    def _space(self):
-        if self._last is not None:
-            wait = self.interval_ms - ticks_diff(self._ticks(), self._last)
-            if wait > 0:
-                self._sleep(wait)
+    def delay_ms(self):
+        """How long the next poll must wait to keep 5 s (`interval`) from the last (0: none)."""
+        if self._last is None:
+            return 0
+        return max(self.interval_ms - ticks_diff(self._ticks(), self._last), 0)
+
+    def polled(self):
+        """Note that a poll goes out now."""
         self._last = self._ticks()
+
+    def _space(self):
+        wait = self.delay_ms()
+        if wait:
+            self._sleep(wait)
+        self.polled()
 
     def status(self, receipt):
         """The receipt's status now (sleeps first if the last poll was under 5 s ago)."""
@@ -87,6 +96,12 @@ class Receipts:
         result = call(self.po, "GET", "receipts/" + receipt + ".json")
         return Receipt(result.http_status, result.data, {})
 
+    def finished(self, status, start, timeout):
+        """Whether wait() ends with `status`: nothing more will happen, or another poll would
+        come after `timeout` seconds from `start` (its ticks)."""
+        left = int(timeout * 1000) - ticks_diff(self._ticks(), start)
+        return status.done or left < self.interval_ms
+
     def wait(self, receipt, timeout):
         """Poll until acknowledged or expired, or `timeout` seconds passed; the last status."""
         if timeout < 0:
@@ -94,8 +109,7 @@ class Receipts:
         start = self._ticks()
         while True:
             status = self.status(receipt)
-            left = int(timeout * 1000) - ticks_diff(self._ticks(), start)
-            if status.done or left < self.interval_ms:
+            if self.finished(status, start, timeout):
                 return status
 
     def cancel(self, receipt):

@@ -17,7 +17,7 @@ import time
 from micropython import const
 
 from .compat import ticks_diff, ticks_ms
-from .errors import QuotaError, TemporaryError, UnknownOutcomeError
+from .errors import PushoverError, QuotaError, TemporaryError, UnknownOutcomeError
 
 _MIN_DELAY = const(5)
 
@@ -30,44 +30,57 @@ def delays(attempts, first=_MIN_DELAY, max_delay=300):
         delay *= 2
 
 
+def start(po, message, attempts, max_delay, on_unknown, clock, fields):
+    """What a send with resends begins with, before any I/O: the checked form (bad input
+    fails here, once), the planned waits, and a function giving the seconds elapsed."""
+    if on_unknown not in ("resend", "raise"):
+        from .errors import FieldError
+
+        raise FieldError("on_unknown", "must be 'resend' or 'raise'")
+    form = po.form(message, **fields)
+    begun = ticks_ms() if clock is None else clock()
+
+    def elapsed():
+        if clock is None:
+            return ticks_diff(ticks_ms(), begun) / 1000
+        return clock() - begun
+    return form, delays(attempts, _MIN_DELAY, max_delay), elapsed
+
+
+def wait_after(error, form, on_unknown, waits, elapsed, deadline):
+    """The seconds to wait before resending after `error`, by the rules above; raises
+    `error` when it must not (or can no longer) be resent."""
+    if isinstance(error, UnknownOutcomeError):
+        if on_unknown == "raise" or not form.restartable:
+            raise error
+        wait = error.retry_after
+    elif isinstance(error, QuotaError):
+        wait = error.retry_after
+        if wait is None:
+            raise error
+    elif isinstance(error, TemporaryError):
+        wait = None
+    else:  # refused, TLS, a bad field: resending cannot help
+        raise error
+    planned = next(waits, None)
+    if planned is None:
+        raise error
+    wait = planned if wait is None else max(wait, planned)
+    if elapsed + wait > deadline:
+        raise error
+    return wait
+
+
 def send(po, message, attempts=5, deadline=600, max_delay=300, on_unknown="resend",
          sleep=time.sleep, clock=None, **fields):
     """Send with resends by the rules above; returns the Result or raises the last error.
 
     The deadline is kept on the tick counter, which NTP does not move (a verified send may set
     the clock from 2000 to today in the middle); `clock` (seconds) replaces it in tests."""
-    if on_unknown not in ("resend", "raise"):
-        from .errors import FieldError
-
-        raise FieldError("on_unknown", "must be 'resend' or 'raise'")
-    form = po.form(message, **fields)  # bad input fails here, once, before any I/O
-    start = ticks_ms() if clock is None else clock()
-
-    def elapsed():
-        if clock is None:
-            return ticks_diff(ticks_ms(), start) / 1000
-        return clock() - start
-    waits = delays(attempts, _MIN_DELAY, max_delay)
+    form, waits, elapsed = start(po, message, attempts, max_delay, on_unknown, clock, fields)
     while True:
         try:
             return po.request("POST", "messages.json", form)
-        except UnknownOutcomeError as e:
-            if on_unknown == "raise" or not form.restartable:
-                raise
-            error = e
-            wait = e.retry_after
-        except QuotaError as e:
-            error = e
-            wait = e.retry_after
-            if wait is None:
-                raise
-        except TemporaryError as e:
-            error = e
-            wait = None
-        planned = next(waits, None)
-        if planned is None:
-            raise error
-        wait = planned if wait is None else max(wait, planned)
-        if elapsed() + wait > deadline:
-            raise error
+        except PushoverError as e:
+            wait = wait_after(e, form, on_unknown, waits, elapsed(), deadline)
         sleep(wait)

@@ -64,10 +64,11 @@ def _tls_module():
         return ssl
 
 
-def tls_wrap(sock, host, cadata, mod=None, verify=True):
-    """Wrap with certificate and host name checks (`verify`), on MicroPython's `tls` or
-    CPython's `ssl` (or the module `mod` given). A refused certificate raises here: ValueError
-    with mbedTLS's text on MicroPython, an SSLCertVerificationError on CPython."""
+def tls_context(mod=None, cadata=None, verify=True):
+    """A client SSLContext of MicroPython's `tls` or CPython's `ssl` (or the module `mod`
+    given) that checks the certificate chain against `cadata` and the host name (`verify`),
+    or checks nothing. The socket transport wraps sockets with it; asyncio's open_connection
+    takes it as it is."""
     mod = mod or _tls_module()
     ctx = mod.SSLContext(mod.PROTOCOL_TLS_CLIENT)
     if getattr(mod, "__name__", "") == "ssl":  # CPython's: CERT_REQUIRED and host checks
@@ -78,14 +79,21 @@ def tls_wrap(sock, host, cadata, mod=None, verify=True):
             if isinstance(cadata, (bytes, bytearray)) and cadata.lstrip()[:5] == b"-----":
                 cadata = cadata.decode()
             ctx.load_verify_locations(cadata=cadata)  # pyright: ignore[reportCallIssue, reportArgumentType]
-        return ctx.wrap_socket(sock, server_hostname=host)
+        return ctx
     # (the stubs type tls's verify_mode as ssl's enum; the firmware takes its int constants)
     if verify:
         ctx.verify_mode = mod.CERT_REQUIRED  # pyright: ignore[reportAttributeAccessIssue]
         ctx.load_verify_locations(cadata)  # positional: `cadata=` raises on MicroPython
     else:
         ctx.verify_mode = mod.CERT_NONE  # pyright: ignore[reportAttributeAccessIssue]
-    return ctx.wrap_socket(sock, server_hostname=host)
+    return ctx
+
+
+def tls_wrap(sock, host, cadata, mod=None, verify=True):
+    """Wrap with certificate and host name checks (`verify`), on MicroPython's `tls` or
+    CPython's `ssl` (or the module `mod` given). A refused certificate raises here: ValueError
+    with mbedTLS's text on MicroPython, an SSLCertVerificationError on CPython."""
+    return tls_context(mod, cadata, verify).wrap_socket(sock, server_hostname=host)
 
 
 class _Stream:

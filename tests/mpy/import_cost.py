@@ -22,7 +22,7 @@ class Sink:
 pushover.Pushover("aToken0123456789abcdefghijKLMN", "uUser0123456789abcdefghijKLMNO",
                   transport=Sink()).send("text only")
 print("loaded", " ".join(sorted(m for m in sys.modules if m.startswith("pushover"))))
-for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock"):
+for name in ("receipts", "glances", "account", "retry", "queue", "storm", "sock", "aio"):
     before = gc.mem_alloc()
     __import__("pushover." + name)
     print(name, gc.mem_alloc() - before)
