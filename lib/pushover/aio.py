@@ -23,12 +23,12 @@ from .compat import ticks_diff, ticks_ms
 from .errors import TemporaryError, UnknownOutcomeError
 from .http import REPLY_CAP, _int_or_none, parse_reply, read_body, scrub
 from .sock import (
-    _WANTED,
     _nothing_read,
     _split_url,
     _Stale,
     default_roots,
     ensure_clock,
+    take_header,
     tls_context,
 )
 
@@ -152,19 +152,11 @@ class Reply:
             raise OSError("too many reply headers")
         headers = {}
         for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            try:
-                name = name.strip().lower().decode()
-                if name in _WANTED:
-                    headers[name] = value.strip().decode()
-            except UnicodeError:
-                if name in _WANTED:
-                    raise OSError("reply header " + name + " is not text") from None
+            take_header(headers, line)
         if "location" in headers:
-            from .errors import RejectedError
+            from .outcome import redirected
 
-            raise RejectedError("the server answered with a redirect, which is not followed; "
-                                "check api_url")
+            raise redirected()
         self.headers = headers
 
     def _broken(self, e):

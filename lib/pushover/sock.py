@@ -117,6 +117,19 @@ class _Stream:
         self.sock.close()
 
 
+def take_header(headers, line):
+    """Keep one raw reply header line in `headers` (lower-case name -> value) if it is one the
+    library reads; OSError (a broken reply) if such a header is not text."""
+    name, _, value = line.partition(b":")
+    try:
+        name = name.strip().lower().decode()
+        if name in _WANTED:
+            headers[name] = value.strip().decode()
+    except UnicodeError:
+        if name in _WANTED:
+            raise OSError("reply header " + name + " is not text") from None
+
+
 def _split_url(url):
     scheme, _, rest = url.partition("://")
     hostport, _, path = rest.partition("/")
@@ -262,14 +275,7 @@ class SocketTransport:
             line = stream.readline()
             if not line or line == b"\r\n":
                 break
-            name, _, value = line.partition(b":")
-            try:
-                name = name.strip().lower().decode()
-                if name in _WANTED:
-                    headers[name] = value.strip().decode()
-            except UnicodeError:
-                if name in _WANTED:
-                    raise OSError("reply header " + name + " is not text") from None
+            take_header(headers, line)
         else:
             raise OSError("too many reply headers")
         if "location" in headers:
