@@ -300,12 +300,19 @@ class Queue:
             raise FieldError("on_unknown", "must be 'resend' or 'drop'")
         sent = aside = 0
         error = None
-        pending = self._scan()[0]
-        for n, (rid, offset) in enumerate(pending):
+        ids = [rid for rid, _ in self._scan()[0]]
+        for n, rid in enumerate(ids):
             if limit is not None and n >= limit:
                 break
-            item = self._load(offset)
-            if item is None:  # cannot happen unless the log changed under us: leave it
+            # where the record is now: a put() between two sends (an asyncio flush) may have
+            # rewritten the log, or set this one aside to make room
+            offset = None
+            for pid, at in self._scan()[0]:
+                if pid == rid:
+                    offset = at
+                    break
+            item = None if offset is None else self._load(offset)
+            if item is None:  # no longer pending, or unreadable: leave it
                 continue
             outcome = yield item[2], item[3]
             item = None  # the message's memory can go before the next one is read
@@ -324,7 +331,7 @@ class Queue:
             else:  # temporary, quota, TLS: the rest waits, in order
                 error = outcome
                 break
-        left = len(pending) - sent - aside
+        left = len(self._scan()[0])  # what is still pending, a put() meanwhile included
         self._compact()
         return sent, aside, left, error
 
