@@ -168,7 +168,10 @@ def check(message, fields):
             check_int(name, value, 1)
         elif name == "timestamp":
             if isinstance(value, float):  # time.time() is a float on some ports
-                value = int(value)
+                try:
+                    value = int(value)
+                except (OverflowError, ValueError):  # inf, nan
+                    raise FieldError(name, _P_NOT_INT, what="float") from None
             from .compat import unix_time
 
             value = unix_time(check_int(name, value, 0))

@@ -21,6 +21,7 @@ from .errors import (
 from .http import REDIRECT, _int_or_none, scrub
 
 _CONN_EOF = const(-0x7280)  # MBEDTLS_ERR_SSL_CONN_EOF
+_ALLOC_FAILED = const(-0x7F00)  # MBEDTLS_ERR_SSL_ALLOC_FAILED
 
 
 def redirected():
@@ -41,9 +42,9 @@ def _tls_refused(e):
     if "SSL" in name:  # CPython: an end of file mid-handshake is a dropped connection
         return "EOF" not in name and "ZeroReturn" not in name
     # MicroPython: mbedTLS's codes are negative (errno values are not); its CONN_EOF is a
-    # dropped connection, not a refusal
+    # dropped connection and ALLOC_FAILED a heap too cut up for the moment, not refusals
     code = e.args[0] if e.args else None
-    return isinstance(code, int) and code < 0 and code != _CONN_EOF
+    return isinstance(code, int) and code < 0 and code != _CONN_EOF and code != _ALLOC_FAILED
 
 
 def classify(e, sent, length, secrets=(), what="network error"):
@@ -55,7 +56,7 @@ def classify(e, sent, length, secrets=(), what="network error"):
     if isinstance(e, OSError) and e.args and e.args[0] == REDIRECT:
         return redirected()
     why = scrub(type(e).__name__ + " " + str(e), secrets)
-    if _tls_refused(e):
+    if not sent and _tls_refused(e):  # a refusal comes before a byte of the request is out
         return TLSError("TLS failed: " + why)
     if length and sent >= length:
         return UnknownOutcomeError("the message was sent but no reply came (" + why

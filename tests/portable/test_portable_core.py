@@ -294,8 +294,12 @@ def test_failures_are_classified_in_one_place():
     assert isinstance(classify(OSError(-9984, "MBEDTLS_ERR_X509_CERT_VERIFY_FAILED"), 0, 100),
                       TLSError)
     assert isinstance(classify(OSError(-0x7200), 0, 100), TLSError)  # not TLS at all
-    # mbedTLS's end of file mid-handshake is a dropped connection: temporary
+    # mbedTLS's end of file mid-handshake is a dropped connection, ALLOC_FAILED a heap cut up
+    # for the moment: temporary; and once the body is out, an mbedTLS error is no refusal
     assert isinstance(classify(OSError(-0x7280), 0, 100), TemporaryError)
+    assert isinstance(classify(OSError(-0x7F00), 0, 100), TemporaryError)
+    assert isinstance(classify(OSError(-0x7780), 100, 100), UnknownOutcomeError)
+    assert isinstance(classify(OSError(-0x7780), 50, 100), TemporaryError)
     field = FieldError("attachment", "ended")
     assert classify(field, 10, 100) is field
     e = classify(OSError("token " + TOKEN), 0, 100, [TOKEN])
@@ -307,6 +311,13 @@ def test_a_float_timestamp_is_taken_as_whole_seconds():
     po = Pushover(TOKEN, USER, transport=fake)
     po.send("hi", timestamp=1700000000.75)
     assert b"timestamp=" + str(1700000000 + _epoch_offset()).encode() in fake.calls[0]["body"]
+
+
+def test_an_infinite_or_nan_timestamp_is_a_field_error():
+    po = Pushover(TOKEN, USER, transport=FakeTransport())
+    for bad in (float("inf"), float("nan")):
+        e = raises(FieldError, po.send, "hi", timestamp=bad)
+        assert e.field == "timestamp" and "float" in str(e)
 
 
 def _epoch_offset():
