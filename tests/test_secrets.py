@@ -243,6 +243,20 @@ def encryption_paths(c, tmp_path, kind):
         srv.stop()
 
 
+def assert_nothing_leaked(c, capfd, caplog):
+    """Every kind of error was reached, and no secret is in anything the collector kept, in
+    what was printed or in the log."""
+    kinds = {type(x).__name__ for x in c.items if isinstance(x, BaseException)}
+    assert kinds >= {"FieldError", "RejectedError", "QuotaError", "TemporaryError",
+                     "UnknownOutcomeError", "TLSError"}, kinds
+    for item in c.items:
+        text = describe(item)
+        assert not leaks(text), (leaks(text), text)
+    out, err = capfd.readouterr()
+    assert not leaks(out) and not leaks(err)
+    assert not leaks(caplog.text), leaks(caplog.text)
+
+
 def test_no_secret_on_any_error_path(tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     c = Collector()
@@ -269,16 +283,8 @@ def test_no_secret_on_any_error_path(tmp_path, caplog, capfd):
 
     # every error path was reached
     assert c.errors >= 2 * (8 + 7 * 5 + 17 + 9 + 2 + 4 + 2 + 6 + 3) + 5, c.errors
-    kinds = {type(x).__name__ for x in c.items if isinstance(x, BaseException)}
-    assert kinds >= {"FieldError", "RejectedError", "QuotaError", "TemporaryError",
-                     "UnknownOutcomeError", "TLSError"}, kinds
-    for item in c.items:
-        text = describe(item)
-        assert not leaks(text), (leaks(text), text)
-    out, err = capfd.readouterr()
-    assert not leaks(out) and not leaks(err)
+    assert_nothing_leaked(c, capfd, caplog)
     assert "Traceback" in caplog.text and "RejectedError" in caplog.text
-    assert not leaks(caplog.text), leaks(caplog.text)
 
 
 def test_the_checker_finds_a_leak():
@@ -358,12 +364,4 @@ def test_no_secret_on_any_aio_path(tmp_path, caplog, capfd):
     c = Collector()
     aio_paths(c, tmp_path)
     assert c.errors >= 8 + 4 + 2 + 1 + 2, c.errors
-    kinds = {type(x).__name__ for x in c.items if isinstance(x, BaseException)}
-    assert kinds >= {"FieldError", "RejectedError", "QuotaError", "TemporaryError",
-                     "UnknownOutcomeError", "TLSError"}, kinds
-    for item in c.items:
-        text = describe(item)
-        assert not leaks(text), (leaks(text), text)
-    out, err = capfd.readouterr()
-    assert not leaks(out) and not leaks(err)
-    assert not leaks(caplog.text), leaks(caplog.text)
+    assert_nothing_leaked(c, capfd, caplog)

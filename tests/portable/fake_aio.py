@@ -109,33 +109,6 @@ class FakeAsyncio:
                 sys.modules["asyncio"] = saved
 
 
-class FakeTls:
-    """MicroPython's `tls`, as far as building a context goes."""
-
-    __name__ = "tls"
-    PROTOCOL_TLS_CLIENT = 0
-    CERT_NONE = 0
-    CERT_REQUIRED = 2
-
-    def __init__(self):
-        self.contexts = []
-
-    def SSLContext(self, protocol):  # noqa: N802 (the firmware's name)
-        ctx = _Context(protocol)
-        self.contexts.append(ctx)
-        return ctx
-
-
-class _Context:
-    def __init__(self, protocol):
-        self.protocol = protocol
-        self.verify_mode = 0
-        self.cadata = None
-
-    def load_verify_locations(self, cadata):
-        self.cadata = cadata
-
-
 def http_reply(status=200, body=b'{"status":1,"request":"req-1"}', headers=(), chunked=False,
                close=False, version="HTTP/1.1"):
     head = version + " " + str(status) + " X\r\nContent-Type: application/json\r\n"

@@ -212,14 +212,18 @@ class FakeTls:
     def __init__(self, refuse=None):
         self.refuse = refuse  # None, or the mbedTLS text of the refusal
         self.wrapped = []
+        self.contexts = []  # every SSLContext made, for tests of how it was set up
 
-    def SSLContext(self, protocol):
-        return _FakeContext(self)
+    def SSLContext(self, protocol):  # noqa: N802 (the firmware's name)
+        ctx = _FakeContext(self, protocol)
+        self.contexts.append(ctx)
+        return ctx
 
 
 class _FakeContext:
-    def __init__(self, tls):
+    def __init__(self, tls, protocol):
         self.tls = tls
+        self.protocol = protocol
         self.verify_mode = tls.CERT_REQUIRED
         self.cadata = None
 

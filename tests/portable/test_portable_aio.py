@@ -7,7 +7,8 @@ TLS over asyncio) is in tests/test_aio.py."""
 
 import hashlib
 
-from fake_aio import FakeAsyncio, FakeTls, Stream, http_reply
+from fake_aio import FakeAsyncio, Stream, http_reply
+from fakes import FakeTls
 
 from pushover import (
     FieldError,
