@@ -12,7 +12,6 @@ import http.client
 import json
 import re
 import socket
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,6 +20,7 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 from api_cases import OTHER_TOKEN, TOKEN, USER, USER2, plain
+from live import api_requests
 from pushover_server import PushoverServer
 
 fields = plain  # a plain message's fields, with changes
@@ -226,12 +226,7 @@ def closed(sock, wait=2.0):
 
 def api_records(srv, at_least, wait=2.0):
     """The server records a request just after writing its reply: wait for it."""
-    deadline = time.monotonic() + wait
-    while True:
-        recs = [r for r in srv.requests() if "/1/" in r["path"]]
-        if len(recs) >= at_least or time.monotonic() > deadline:
-            return recs
-        time.sleep(0.02)
+    return api_requests(srv, at_least, wait)
 
 
 def multipart_with(attachment, extra=()):

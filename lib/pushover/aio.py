@@ -20,12 +20,13 @@ is plain code below, which runs without asyncio.
 from micropython import const
 
 from .compat import ticks_diff, ticks_ms
-from .errors import TemporaryError, UnknownOutcomeError
+from .errors import UnknownOutcomeError
 from .http import REPLY_CAP, _int_or_none, parse_reply, read_body, scrub
 from .sock import (
     _nothing_read,
     _split_url,
     _Stale,
+    check_replay,
     default_roots,
     ensure_clock,
     take_header,
@@ -274,10 +275,7 @@ class Connection:
                     # the server had closed the idle connection before the request got
                     # through: once more on a new one (it cannot have been acted on)
                     self.close()
-                    if form is not None and not form.restartable:
-                        raise TemporaryError("the kept-alive connection broke before the "
-                                             "request was sent and the attachment stream "
-                                             "cannot be replayed") from None
+                    check_replay(form)
         except asyncio.CancelledError:
             self.close()
             if not self._fired:

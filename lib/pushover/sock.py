@@ -130,6 +130,14 @@ def take_header(headers, line):
             raise OSError("reply header " + name + " is not text") from None
 
 
+def check_replay(form):
+    """Before a request goes again on a new connection, because the kept-alive one broke
+    before it got through: a TemporaryError if its attachment stream cannot be replayed."""
+    if form is not None and not form.restartable:
+        raise TemporaryError("the kept-alive connection broke before the request was sent "
+                             "and the attachment stream cannot be replayed")
+
+
 def _split_url(url):
     scheme, _, rest = url.partition("://")
     hostport, _, path = rest.partition("/")
@@ -219,10 +227,7 @@ class SocketTransport:
                 # the server had closed the idle connection before the whole request got
                 # through: send again once on a new connection (it cannot have been acted on)
                 self.close()
-                if form is not None and not form.restartable:
-                    raise TemporaryError("the kept-alive connection broke before the request "
-                                         "was sent and the attachment stream cannot be "
-                                         "replayed") from None
+                check_replay(form)
             except BaseException:
                 self.close()
                 raise
