@@ -13,7 +13,7 @@ from mpyrun import run_micropython
 ROOT = Path(__file__).resolve().parent.parent
 SEND_MEMORY = ROOT / "tests" / "mpy" / "send_memory.py"
 BOARDS = ("esp32", "esp32c3", "esp32s3_psram", "esp32cam")
-FIXED = 12 * 1024  # what a send allocates besides its buffer: a bound, not a target
+FIXED = 6 * 1024  # what a send allocates besides its buffer: a bound, not a target
 
 
 def bufsize(board):

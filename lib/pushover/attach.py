@@ -1,5 +1,5 @@
 """The attachment path, loaded only by a send that has one: where the bytes come from
-(Source: a file path, a bytes-like object or a stream), what image they are, and the
+(Source: a file path or a bytes-like object; a stream's is in streams.py), what image they are, and the
 multipart/form-data body that carries them.
 
 Its error texts are numbers into texts.py (loaded when one is raised). Every length is computed, never measured by building: os.stat() of a path, len() of a buffer,
@@ -91,23 +91,31 @@ def check(fields):
         from .fields import check_text
 
         check_text("attachment_name", name, _MAX_NAME)
-    source = Source(field, binary if b64 is None else b64, get("attachment_size"), name)
+    obj = binary if b64 is None else b64
+    if isinstance(obj, (str, bytes, bytearray, memoryview)):
+        source = Source(field, obj, get("attachment_size"), name)
+    elif hasattr(obj, "readinto") or hasattr(obj, "read"):
+        from .streams import StreamSource
+
+        source = StreamSource(field, obj, get("attachment_size"), name)
+    else:
+        raise FieldError(field, 29)
     if source.size > MAX_ATTACHMENT:
         raise FieldError(field, 24, MAX_ATTACHMENT, source.size)
     return field, source, check_mime(source.sniff() if mime is None else mime)
 
 
 class Source:
-    """Where attachment bytes come from: a file path, a bytes-like object, or a stream.
+    """Where attachment bytes come from: a file path or a bytes-like object (a stream is a
+    streams.StreamSource, loaded only when one is given). The size is known without reading:
+    os.stat() for a path, len() for a buffer."""
 
-    The size is known without reading: os.stat() for a path, len() for a buffer, and for a
-    stream the `size` given or, when it can seek, its end minus its current position.
-    """
+    restartable = True  # the same bytes can be read again for a resend
+    start = None
 
     def __init__(self, field, obj, size=None, name=None):
         self.field = field
         self.obj = obj
-        self.start = None
         if isinstance(obj, str):
             try:
                 st = os.stat(obj)
@@ -118,75 +126,42 @@ class Source:
             self.size = st[6]
             if name is None:
                 name = obj.rsplit("/", 1)[-1]
-        elif isinstance(obj, (bytes, bytearray, memoryview)):
+        else:
             # len() of a view of wider items counts items, not bytes (seen where memoryview
             # has itemsize, as on CPython; MicroPython's has none, and frames are bytes there)
             if getattr(obj, "itemsize", 1) != 1:
                 raise FieldError(field, 27)
             self.size = len(obj)
-        elif hasattr(obj, "readinto") or hasattr(obj, "read"):
-            try:
-                self.start = obj.tell()
-                end = obj.seek(0, 2)
-                obj.seek(self.start)
-            except (AttributeError, OSError, ValueError):
-                self.start = None
-                end = None
-            if size is None:
-                if end is None:
-                    raise FieldError(field, 28)
-                size = end - self.start
-            self.size = size
-        else:
-            raise FieldError(field, 29)
+        self.name = name
+        self.check_size(size)
+
+    def check_size(self, size):
         if size is not None and size != self.size:
             raise FieldError("attachment_size", 30, self.size, size)
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
             raise FieldError("attachment_size", 31)
-        self.name = name
 
-    @property
-    def restartable(self):
-        return not hasattr(self.obj, "read") or self.start is not None
+    def head(self):
+        """The first 12 bytes, to tell the image type."""
+        if isinstance(self.obj, str):
+            with open(self.obj, "rb") as f:
+                return f.read(12)
+        return bytes(memoryview(self.obj)[:12])
 
     def sniff(self):
-        """The image type from the first bytes (reads 12 bytes at most, then rewinds)."""
-        obj = self.obj
-        if isinstance(obj, str):
-            with open(obj, "rb") as f:
-                head = f.read(12)
-        elif isinstance(obj, (bytes, bytearray, memoryview)):
-            head = bytes(memoryview(obj)[:12])
-        elif self.start is not None:
-            if hasattr(obj, "read"):
-                head = obj.read(12)
-            else:
-                head = bytearray(12)
-                head = head[: obj.readinto(head) or 0]
-            obj.seek(self.start)
-        else:
-            raise FieldError("attachment_type", 32)
-        mime = sniff_image(head or b"")
+        """The image type from the first bytes (reads 12 bytes at most)."""
+        mime = sniff_image(self.head() or b"")
         if mime is None:
             raise FieldError(self.field, 33)
         return mime
 
     def open(self):
         """A reader with readinto() and close(), positioned at the first byte."""
-        obj = self.obj
-        if isinstance(obj, str):
-            return open(obj, "rb")
-        if isinstance(obj, (bytes, bytearray, memoryview)):
-            from .streams import MemReader  # a buffer sent as Base64
+        if isinstance(self.obj, str):
+            return open(self.obj, "rb")
+        from .streams import MemReader  # a buffer sent as Base64
 
-            return MemReader(obj)
-        if self.start is not None:
-            obj.seek(self.start)  # a resend starts from the beginning again
-        if hasattr(obj, "readinto"):
-            return obj
-        from .streams import ReadAdapter
-
-        return ReadAdapter(obj)
+        return MemReader(self.obj)
 
 
 def _random_boundary():
@@ -222,45 +197,45 @@ class Multipart(Form):
         self.attachment = attachment
         self.boundary = b
         self.content_type = "multipart/form-data; boundary=" + b
-        self._buffer(bufsize)
         field, source, mime = attachment
-        # a part head is --B, the disposition, the name, '"', what follows the name, \r\n\r\n;
-        # each text part ends in \r\n; the tail is \r\n--B--\r\n
-        head = 2 + len(b) + len(_DISPOSITION) + 1 + 4
+        # made once, kept for the send: what opens every part head (--B and the disposition
+        # up to the name) and what follows the attachment part's name
+        self._open = ("--" + b + _DISPOSITION).encode()
+        if field == "attachment":
+            name = safe_filename(source.name or "image" + _EXT.get(mime, ".bin"))
+            self._after = ('; filename="' + name + '"\r\nContent-Type: ' + mime).encode()
+        else:
+            self._after = b""
+        # a part head is the opening, the name, '"', what follows the name, \r\n\r\n; each
+        # text part ends in \r\n; the tail is \r\n--B--\r\n
+        head = len(self._open) + 1 + 4
         n = 0
         for name, value in pairs:
             n += head + len(name) + len(value.encode()) + 2
         if field == "attachment":
-            n += head + len(field) + len(self._after_name()) + source.size
+            n += head + len(field) + len(self._after) + source.size
         else:
             n += (head + len("attachment_type") + len(mime) + 2 + head + len(field)
                   + (source.size + 2) // 3 * 4)
         self.length = n + 2 + 2 + len(b) + 4
+        self._buffer(bufsize)
 
     @property
     def restartable(self):
         return self.attachment[1].restartable
 
-    def _after_name(self):
-        """What follows the attachment part's name: its filename and Content-Type."""
-        _, source, mime = self.attachment
-        name = safe_filename(source.name or "image" + _EXT.get(mime, ".bin"))
-        return '; filename="' + name + '"\r\nContent-Type: ' + mime
-
-    def _head(self, name, extra=""):
-        return ("--" + self.boundary + _DISPOSITION + name + '"' + extra + "\r\n\r\n").encode()
-
     def _body(self):
+        # every text part and the attachment's head, as pieces copied by one _put
+        op = self._open
+        pieces = []
         for name, value in self.pairs:
-            yield from self._put(self._head(name))
-            yield from self._put(value.encode())
-            yield from self._put(b"\r\n")
+            pieces += (op, name.encode(), b'"\r\n\r\n', value.encode(), b"\r\n")
         field, source, mime = self.attachment
         if field == "attachment_base64":
-            yield from self._put(self._head("attachment_type") + mime.encode() + b"\r\n")
-            yield from self._put(self._head(field))
-        else:
-            yield from self._put(self._head(field, self._after_name()))
+            pieces += (op, b'attachment_type"\r\n\r\n', mime.encode(), b"\r\n")
+        pieces += (op, field.encode(), b'"', self._after, b"\r\n\r\n")
+        yield from self._put(*pieces)
+        del pieces
         if field == "attachment" and isinstance(source.obj, (bytes, bytearray, memoryview)):
             yield from self._put_buffer(source)
         else:
@@ -275,7 +250,7 @@ class Multipart(Form):
             finally:
                 if reader is not source.obj:
                     reader.close()
-        yield from self._put(("\r\n--" + self.boundary + "--\r\n").encode())
+        yield from self._put(b"\r\n", self._open[:-len(_DISPOSITION)], b"--\r\n")
 
     def _shrank(self, source, remaining):
         return FieldError(source.field, 37, source.size, source.size - remaining)

@@ -12,6 +12,7 @@ from micropython import const
 from .errors import FieldError
 
 _MIN_BUF = const(64)
+_HEAD_ROOM = const(256)  # a request head as sock.py and aio.py write it, with room
 _HEX = b"0123456789ABCDEF"
 
 
@@ -28,18 +29,20 @@ class Form:
 
     def __init__(self, pairs, bufsize=1024):
         self.pairs = pairs
-        self._buffer(bufsize)
         n = len(pairs) - 1
         for name, value in pairs:
             n += len(name) + 1
             for b in value.encode():
                 n += 1 if _safe(b) else 3
         self.length = n
+        self._buffer(bufsize)
 
     def _buffer(self, bufsize):
+        """The one buffer, no larger than the body plus room for a request head (the socket
+        transports send theirs through it): a short message does not hold a whole bufsize."""
         if bufsize < _MIN_BUF:
             raise FieldError("bufsize", 8, _MIN_BUF, bufsize)  # texts.py: at least 64
-        self._buf = bytearray(bufsize)
+        self._buf = bytearray(min(bufsize, self.length + _HEAD_ROOM))
         self._mv = memoryview(self._buf)
         self._n = 0
 
@@ -58,41 +61,49 @@ class Form:
         self._n = 0
 
     def _body(self):
-        sep = b""
+        # written straight into the buffer, with room for one escape (3 bytes) each time: the
+        # name and its "=" (and the "&" before it) as they are, the value escaped
+        buf = self._buf
+        limit = len(buf) - 3
+        n = self._n
+        sep = ""
         for name, value in self.pairs:
-            yield from self._put(sep + name.encode() + b"=")
-            sep = b"&"
-            # escaped straight into the buffer, with room for one escape (3 bytes) each time
-            buf = self._buf
-            limit = len(buf) - 3
-            n = self._n
-            for b in value.encode():
-                if n > limit:
-                    yield self._mv[:n]
-                    n = 0
-                if _safe(b):
-                    buf[n] = b
-                    n += 1
-                else:
-                    buf[n] = 37  # '%'
-                    buf[n + 1] = _HEX[b >> 4]
-                    buf[n + 2] = _HEX[b & 15]
-                    n += 3
-            self._n = n
+            for text, plain in ((sep + name + "=", True), (value, False)):
+                for b in text.encode():
+                    if n > limit:
+                        yield self._mv[:n]
+                        n = 0
+                    if plain or _safe(b):
+                        buf[n] = b
+                        n += 1
+                    else:
+                        buf[n] = 37  # '%'
+                        buf[n + 1] = _HEX[b >> 4]
+                        buf[n + 2] = _HEX[b & 15]
+                        n += 3
+            sep = "&"
+        self._n = n
 
-    def _put(self, data):
+    def _put(self, *pieces):
+        """Copy bytes-like `pieces` into the buffer, yielding it each time it is full: one
+        generator for a whole part head, and no copy or view of a piece that fits."""
         mv = self._mv
         size = len(mv)
-        data = memoryview(data)
         n = self._n
-        i = 0
-        total = len(data)
-        while i < total:
-            k = min(size - n, total - i)
-            mv[n : n + k] = data[i : i + k]
-            n += k
-            i += k
-            if n == size:
-                yield mv
-                n = 0
+        for data in pieces:
+            total = len(data)
+            if n + total < size:
+                mv[n : n + total] = data
+                n += total
+                continue
+            data = memoryview(data)
+            i = 0
+            while i < total:
+                k = min(size - n, total - i)
+                mv[n : n + k] = data[i : i + k]
+                n += k
+                i += k
+                if n == size:
+                    yield mv
+                    n = 0
         self._n = n

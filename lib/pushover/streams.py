@@ -1,5 +1,54 @@
-"""The rarer attachment sources, loaded only when used: a buffer or a stream sent as Base64
-(attachment_base64), and a stream that has read(n) but no readinto()."""
+"""The rarer attachment sources, loaded only when used: a stream (an open file, a socket, a
+camera driver's reader), a buffer or a stream sent as Base64 (attachment_base64), and a stream
+that has read(n) but no readinto()."""
+
+from .attach import Source
+from .errors import FieldError
+
+
+class StreamSource(Source):
+    """An object with readinto() or read(n). Its size is the `size` given or, when it can
+    seek, its end minus its current position; then a resend starts from that position again
+    (`restartable`) and the image type can be sniffed."""
+
+    def __init__(self, field, obj, size=None, name=None):
+        self.field = field
+        self.obj = obj
+        self.name = name
+        try:
+            self.start = obj.tell()
+            end = obj.seek(0, 2)
+            obj.seek(self.start)
+        except (AttributeError, OSError, ValueError):
+            self.start = None
+            end = None
+        if size is None:
+            if end is None:
+                raise FieldError(field, 28)
+            size = end - self.start
+        self.size = size
+        self.check_size(size)
+        self.restartable = self.start is not None
+
+    def head(self):
+        obj = self.obj
+        if self.start is None:
+            raise FieldError("attachment_type", 32)
+        if hasattr(obj, "read"):
+            head = obj.read(12)
+        else:
+            head = bytearray(12)
+            head = head[: obj.readinto(head) or 0]
+        obj.seek(self.start)
+        return head
+
+    def open(self):
+        obj = self.obj
+        if self.start is not None:
+            obj.seek(self.start)  # a resend starts from the beginning again
+        if hasattr(obj, "readinto"):
+            return obj
+        return ReadAdapter(obj)
 
 
 class MemReader:

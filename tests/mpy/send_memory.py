@@ -49,9 +49,12 @@ class Naive(Counting):
     def request(self, method, url, form=None, timeout=None, secrets=()):
         with open(PATH, "rb") as f:
             data = f.read()
-        head = form._head("attachment", form._after_name())
+        def part(name, after=b""):
+            return form._open + name.encode() + b'"' + after + b"\r\n\r\n"
+
+        head = part("attachment", form._after)
         for name, value in reversed(form.pairs):
-            head = form._head(name) + value.encode() + b"\r\n" + head
+            head = part(name) + value.encode() + b"\r\n" + head
         body = head + data + ("\r\n--" + form.boundary + "--\r\n").encode()
         self.length = len(body)
         self.chunks = 1
