@@ -20,7 +20,8 @@ def test_the_bounds_can_fail():
     """failures() reports a figure past each bound (a bound that cannot fail checks nothing)."""
     row = {"heap": 10_000, "import": 0, "send": 0}
     good = {"mpy": {"keeps": 1000, "text": dict(row), "attach": dict(row, heap=11_000),
-                    "bare-text": dict(row), "bare-attach": dict(row)}}
+                    "again": dict(row, send=2000), "bare-text": dict(row),
+                    "bare-attach": dict(row, send=1000)}}
     assert bench_lean.failures(good) == []
     fat = {"mpy": dict(good["mpy"], keeps=bench_lean.BOUNDS["keeps"] + 1)}
     assert "keeps" in bench_lean.failures(fat)[0]
@@ -28,3 +29,5 @@ def test_the_bounds_can_fail():
     assert "more heap than an attachment" in bench_lean.failures(slow)[0]
     big = {"mpy": dict(good["mpy"], attach=dict(row, heap=10_000 + 28 * 1024))}
     assert "attach send" in bench_lean.failures(big)[0]
+    grown = {"mpy": dict(good["mpy"], again=dict(row, send=1000 + 2 * 1024 + 1))}
+    assert "steady attachment send" in bench_lean.failures(grown)[0]
