@@ -138,6 +138,86 @@ def test_file_and_stream_sources_give_the_same_body(tmp_path):
     assert len(set(bodies)) == 1
 
 
+class _ReadOnly:
+    """A stream with read(n) only (no readinto), seekable or not."""
+
+    def __init__(self, data, seekable=True):
+        self.f = io.BytesIO(data)
+        if seekable:
+            self.tell, self.seek = self.f.tell, self.f.seek
+
+    def read(self, n=-1):
+        return self.f.read(n)
+
+
+class _IntoOnly:
+    """A stream with readinto() only and no seek (a socket, a camera driver)."""
+
+    def __init__(self, data):
+        self.f = io.BytesIO(data)
+
+    def readinto(self, buf):
+        return self.f.readinto(buf)
+
+
+@pytest.mark.parametrize("field", ["attachment", "attachment_base64"])
+@pytest.mark.parametrize("kind", ["read-seekable", "read-no-seek", "readinto-no-seek",
+                                  "offset"])
+def test_every_kind_of_stream_gives_the_body_of_the_bytes(kind, field):
+    data = JPEG
+    extra = {"attachment_type": "image/jpeg"}
+    if kind == "read-seekable":
+        src = _ReadOnly(data)
+    elif kind == "read-no-seek":
+        src, extra["attachment_size"] = _ReadOnly(data, False), len(data)
+    elif kind == "readinto-no-seek":
+        src, extra["attachment_size"] = _IntoOnly(data), len(data)
+    else:  # a stream positioned past a header of its own: the attachment starts there
+        src = io.BytesIO(b"HEADER" + data)
+        src.seek(6)
+    po = Pushover(TOKEN, USER, bufsize=100)
+    form = po.form("hi", boundary="B0", **{field: src}, **extra)
+    want = po.form("hi", boundary="B0", **{field: data}, **extra)
+    body = body_of(form)
+    assert len(body) == form.length
+    assert body == body_of(want)
+    # one that can seek is sent again from where it started; one that cannot says so
+    assert form.restartable == (kind in ("read-seekable", "offset"))
+    if form.restartable:
+        assert body_of(form) == body
+
+
+def test_a_stream_that_cannot_seek_is_not_replayed_on_a_new_connection():
+    from pushover.errors import TemporaryError
+    from pushover.sock import check_replay
+
+    form = Pushover(TOKEN, USER).form("hi", attachment=_IntoOnly(JPEG),
+                                      attachment_size=len(JPEG), attachment_type="image/jpeg")
+    with pytest.raises(TemporaryError):
+        check_replay(form)
+    check_replay(Pushover(TOKEN, USER).form("hi", attachment=JPEG))  # a buffer can be
+
+
+@pytest.mark.parametrize("attach", [False, True])
+def test_the_buffer_is_no_larger_than_the_body_and_a_head(attach):
+    po = Pushover(TOKEN, USER, bufsize=4096)
+    form = po.form("hi", attachment=JPEG) if attach else po.form("hi")
+    assert len(form._buf) == min(4096, form.length + 256) < 4096
+    big = po.form("x" * 1000, attachment=JPEG * 10)
+    assert len(big._buf) == 4096
+
+
+@pytest.mark.parametrize("attach", [False, True])
+def test_a_request_head_longer_than_the_buffer_goes_first_whole(attach):
+    po = Pushover(TOKEN, USER, bufsize=64)
+    form = po.form("hi", attachment=JPEG, boundary="B0") if attach else po.form("hi")
+    head = bytes(range(256)) * 3  # longer than the buffer, which is at most length + 256
+    assert len(head) > len(form._buf)
+    body = body_of(form)
+    sent = b"".join(bytes(c) for c in form.chunks(head))
+    assert sent == head + body and len(body) == form.length
+
+
 def test_a_resend_streams_the_same_body(tmp_path):
     stream = io.BytesIO(JPEG)
     form = Pushover(TOKEN, USER).form("hi", attachment=stream)

@@ -400,3 +400,52 @@ def test_an_unknown_attachment_field_is_refused_too():
     assert e.field == "attachment_kind" and "not a message field" in str(e)
     e = raises(FieldError, po.send, "x", attachmnet=JPEG)
     assert e.field == "attachmnet"
+
+
+class _IntoOnly:
+    """readinto() and nothing else: a socket or a camera driver's stream cannot seek."""
+
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def readinto(self, buf):
+        k = min(len(buf), len(self.data) - self.pos)
+        buf[:k] = self.data[self.pos : self.pos + k]
+        self.pos += k
+        return k
+
+
+class _ReadOnly:
+    """read(n) and nothing else."""
+
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def read(self, n):
+        out = self.data[self.pos : self.pos + n]
+        self.pos += len(out)
+        return out
+
+
+def test_stream_sources_give_the_body_of_the_bytes():
+    import io
+
+    def body(form):
+        return b"".join(bytes(c) for c in form.chunks())
+
+    po = Pushover(TOKEN, USER, transport=FakeTransport(), bufsize=100)
+    for field in ("attachment", "attachment_base64"):
+        want = body(po.form("hi", boundary="B0", attachment_type="image/jpeg", **{field: JPEG}))
+        offset = io.BytesIO(b"HEAD" + JPEG)
+        offset.seek(4)
+        for src, size, again in ((offset, None, True), (_IntoOnly(JPEG), len(JPEG), False),
+                                 (_ReadOnly(JPEG), len(JPEG), False)):
+            form = po.form("hi", boundary="B0", attachment_type="image/jpeg",
+                           attachment_size=size, **{field: src})
+            got = body(form)
+            assert got == want and len(got) == form.length, (field, src)
+            assert form.restartable == again, (field, src)
+            if again:  # a seekable stream is sent again from where it started
+                assert body(form) == want
