@@ -292,3 +292,18 @@ def test_memory_does_not_grow_with_the_attachment(tmp_path):
     # copy of the body, would show here as kilobytes to megabytes
     assert spread < 512, peaks
     assert max(peaks.values()) < 16 * 1024
+
+
+def test_a_port_without_os_urandom_still_gets_a_random_boundary(monkeypatch):
+    import pushover.attach as attach
+
+    class NoUrandom:  # os as a port without a random source has it: no urandom
+        stat = staticmethod(attach.os.stat)
+
+    monkeypatch.setattr(attach, "os", NoUrandom)
+    po = Pushover(TOKEN, USER)
+    boundaries = {po.form("hi", attachment=JPEG).boundary for _ in range(20)}
+    assert len(boundaries) == 20
+    assert all(b.startswith("pushover") and len(b) > 24 for b in boundaries)
+    form = po.form("hi", attachment=JPEG)
+    assert len(body_of(form)) == form.length

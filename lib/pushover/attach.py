@@ -20,16 +20,6 @@ _IS_DIR = const(0x4000)
 _MAX_NAME = const(255)
 _FIELDS = ("attachment", "attachment_base64", "attachment_type", "attachment_name",
            "attachment_size")
-
-_MAGIC = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-)
-_EXT = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
-        "image/bmp": ".bmp"}
 # the fixed text of a part head around its name: --B\r\n + _DISPOSITION + name + '"' ...
 _DISPOSITION = '\r\nContent-Disposition: form-data; name="'
 
@@ -38,31 +28,12 @@ def _is_word(c):
     return "a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c == "_" or c == "-"
 
 
-def sniff_image(head):
-    """The MIME type of an image recognised from its first 12 bytes, or None."""
-    for magic, mime in _MAGIC:
-        if head[: len(magic)] == magic:
-            return mime
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 def safe_filename(name):
     """A filename that cannot break out of its quoted header value (no quotes, CR, LF, '\\')."""
     out = bytearray()
     for c in name[-100:]:
         out.append(ord(c) if _is_word(c) or c == "." else 95)  # '_'
     return out.decode() or "image"
-
-
-def check_mime(value):
-    """A MIME type such as image/jpeg: one '/', no spaces, quotes or line breaks."""
-    if isinstance(value, str) and 0 < len(value) <= 100:
-        main, _, sub = value.partition("/")
-        if main and sub and all(_is_word(c) or c in "/.+" for c in value):
-            return value
-    raise FieldError("attachment_type", 20)
 
 
 def check(fields):
@@ -102,7 +73,13 @@ def check(fields):
         raise FieldError(field, 29)
     if source.size > MAX_ATTACHMENT:
         raise FieldError(field, 24, MAX_ATTACHMENT, source.size)
-    return field, source, check_mime(source.sniff() if mime is None else mime)
+    if mime is None:
+        mime = source.sniff()
+    # a MIME type such as image/jpeg: one '/', no spaces, quotes or line breaks
+    main, _, sub = mime.partition("/") if isinstance(mime, str) else ("", "", "")
+    if not (main and sub and len(mime) <= 100 and all(_is_word(c) or c in "/.+" for c in mime)):
+        raise FieldError("attachment_type", 20)
+    return field, source, mime
 
 
 class Source:
@@ -149,11 +126,19 @@ class Source:
         return bytes(memoryview(self.obj)[:12])
 
     def sniff(self):
-        """The image type from the first bytes (reads 12 bytes at most)."""
-        mime = sniff_image(self.head() or b"")
-        if mime is None:
-            raise FieldError(self.field, 33)
-        return mime
+        """The image type told by the first bytes: JPEG, PNG, GIF, BMP or WebP."""
+        head = self.head() or b""
+        if head[:3] == b"\xff\xd8\xff":
+            return "image/jpeg"
+        if head[:8] == b"\x89PNG\r\n\x1a\n":
+            return "image/png"
+        if head[:6] in (b"GIF87a", b"GIF89a"):
+            return "image/gif"
+        if head[:2] == b"BM":
+            return "image/bmp"
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            return "image/webp"
+        raise FieldError(self.field, 33)
 
     def open(self):
         """A reader with readinto() and close(), positioned at the first byte."""
@@ -162,18 +147,6 @@ class Source:
         from .streams import MemReader  # a buffer sent as Base64
 
         return MemReader(self.obj)
-
-
-def _random_boundary():
-    from binascii import hexlify
-
-    try:
-        raw = os.urandom(16)
-    except (AttributeError, OSError):  # a port without a random source
-        from random import getrandbits
-
-        raw = bytes([getrandbits(8) for _ in range(16)])
-    return "pushover" + hexlify(raw).decode()
 
 
 class Multipart(Form):
@@ -188,7 +161,16 @@ class Multipart(Form):
             if not all(_is_word(c) for c in boundary):
                 raise FieldError("boundary", 35)
         while True:
-            b = boundary or _random_boundary()
+            b = boundary
+            if b is None:
+                try:
+                    from binascii import hexlify
+
+                    b = "pushover" + hexlify(os.urandom(16)).decode()
+                except (AttributeError, OSError):  # a port without a random source
+                    from random import getrandbits
+
+                    b = "pushover%x%x%x%x" % tuple(getrandbits(32) for _ in "1234")
             if not any(b in value for _, value in pairs):
                 break
             if boundary:
@@ -198,11 +180,14 @@ class Multipart(Form):
         self.boundary = b
         self.content_type = "multipart/form-data; boundary=" + b
         field, source, mime = attachment
+        self.restartable = source.restartable
         # made once, kept for the send: what opens every part head (--B and the disposition
         # up to the name) and what follows the attachment part's name
         self._open = ("--" + b + _DISPOSITION).encode()
         if field == "attachment":
-            name = safe_filename(source.name or "image" + _EXT.get(mime, ".bin"))
+            sub = mime[6:] if mime.startswith("image/") else ""
+            ext = "jpg" if sub == "jpeg" else sub if sub in ("png", "gif", "webp", "bmp") else "bin"
+            name = safe_filename(source.name or "image." + ext)
             self._after = ('; filename="' + name + '"\r\nContent-Type: ' + mime).encode()
         else:
             self._after = b""
@@ -220,10 +205,6 @@ class Multipart(Form):
         self.length = n + 2 + 2 + len(b) + 4
         self._buffer(bufsize)
 
-    @property
-    def restartable(self):
-        return self.attachment[1].restartable
-
     def _body(self):
         # every text part and the attachment's head, as pieces copied by one _put
         op = self._open
@@ -236,8 +217,18 @@ class Multipart(Form):
         pieces += (op, field.encode(), b'"', self._after, b"\r\n\r\n")
         yield from self._put(*pieces)
         del pieces
-        if field == "attachment" and isinstance(source.obj, (bytes, bytearray, memoryview)):
-            yield from self._put_buffer(source)
+        obj = source.obj
+        if field == "attachment" and isinstance(obj, (bytes, bytearray, memoryview)):
+            # a buffer already in RAM (a camera frame) goes out as it is: no copy, and one
+            # memoryview for the whole attachment rather than one per chunk
+            if self._n:
+                yield self._mv[: self._n]
+                self._n = 0
+            data = memoryview(obj)
+            if len(data) < source.size:
+                raise self._shrank(source, source.size - len(data))
+            if source.size:
+                yield data if len(data) == source.size else data[: source.size]
         else:
             reader = source.open()
             try:
@@ -248,24 +239,12 @@ class Multipart(Form):
 
                     yield from put_base64(self, reader, source)
             finally:
-                if reader is not source.obj:
+                if reader is not obj:
                     reader.close()
         yield from self._put(b"\r\n", self._open[:-len(_DISPOSITION)], b"--\r\n")
 
     def _shrank(self, source, remaining):
         return FieldError(source.field, 37, source.size, source.size - remaining)
-
-    def _put_buffer(self, source):
-        """A buffer already in RAM (a camera frame) goes out as it is: no copy, and one
-        memoryview for the whole attachment rather than one per chunk."""
-        if self._n:
-            yield self._mv[: self._n]
-            self._n = 0
-        data = memoryview(source.obj)
-        if len(data) < source.size:
-            raise self._shrank(source, source.size - len(data))
-        if source.size:
-            yield data if len(data) == source.size else data[: source.size]
 
     def _put_source(self, reader, source):
         buf = self._buf
