@@ -5,7 +5,7 @@ quota is left. Each is one small API call, imported only when used.
 """
 
 from .api import call
-from .fields import check_devices, check_users
+from .fields import check_users
 
 
 def validate_user(po, user=None, device=None):
@@ -17,6 +17,8 @@ def validate_user(po, user=None, device=None):
 
         raise FieldError("user", "is required: give it to Pushover() or to validate_user()")
     if device is not None:
+        from .options import check_devices  # loaded only when a device is named
+
         device = check_devices(device)
     return call(po, "POST", "users/validate.json", (("user", user), ("device", device)))
 

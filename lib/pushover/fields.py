@@ -14,10 +14,7 @@ _MAX_MESSAGE = const(1024)
 _MAX_TITLE = const(250)
 _MAX_URL = const(512)
 _MAX_URL_TITLE = const(100)
-_MAX_DEVICE = const(25)
 _MAX_USERS = const(50)
-_MIN_RETRY = const(30)
-_MAX_EXPIRE = const(10800)
 _KEY_LEN = const(30)
 # numbers of the problem texts in texts.py (loaded only when an error is raised)
 _P_KEY_LEN = const(0)
@@ -30,19 +27,14 @@ _P_UNICODE = const(6)
 _P_NOT_INT = const(7)
 _P_LOW = const(8)
 _P_HIGH = const(9)
-_P_NO_DEVICE = const(10)
-_P_DEVICE_LEN = const(11)
-_P_DEVICE_CHARS = const(12)
-_P_FLAG = const(13)
-_P_HTML_MONO = const(14)
-_P_REQUIRED = const(15)
-_P_ONLY_P2 = const(16)
 _P_UNKNOWN = const(17)
 _P_EMPTY = const(18)
 
-# The optional fields, in the order they go into a body (fixed, so bodies are reproducible).
+# The optional fields, in the order they go into a body (fixed, so bodies are reproducible),
+# and those most sends carry, checked here; the others are checked by options.py
 _OPTIONAL = ("title", "url", "url_title", "device", "html", "monospace", "priority", "retry",
              "expire", "callback", "tags", "sound", "timestamp", "ttl")
+_COMMON = ("title", "url", "url_title", "priority", "sound")
 
 
 def _is_key_char(c):
@@ -105,85 +97,45 @@ def check_int(field, value, low=None, high=None):
     return value
 
 
-def check_devices(value):
-    names = _names("device", value)
-    if not names:
-        raise FieldError("device", _P_NO_DEVICE)
-    for name in names:
-        str_or_fail("device", name)
-        if not 1 <= len(name) <= _MAX_DEVICE:
-            raise FieldError("device", _P_DEVICE_LEN, _MAX_DEVICE, len(name))
-        for c in name:
-            if not (_is_key_char(c) or c == "_" or c == "-"):
-                raise FieldError("device", _P_DEVICE_CHARS)
-    return ",".join(names)
-
-
-def _flag(field, value):
-    if value in (True, False, 0, 1):
-        return 1 if value else 0
-    raise FieldError(field, _P_FLAG)
-
-
 def check(message, fields):
     """Message and keyword fields -> (pairs, attachment); see the module docstring.
 
-    `attachment` is None or (field name, Source, MIME type), from attach.check().
+    `attachment` is None or (field name, Source, MIME type), from attach.check(). The fields
+    most sends do not carry are checked by options.py, loaded only when one is given.
     """
     get = fields.get
     attached = False
+    rare = False
     for name in fields:
         if name.startswith("attachment"):  # attach.check() knows which ones exist
             attached = True
         elif name not in _OPTIONAL:
             raise FieldError(name, _P_UNKNOWN)
+        elif name not in _COMMON:
+            rare = True
     pairs = [("message", check_text("message", message, _MAX_MESSAGE, True))]
     priority = get("priority")
     if priority is not None:
         check_int("priority", priority, -2, 2)
-    html = _flag("html", get("html", 0))
-    if _flag("monospace", get("monospace", 0)) and html:
-        raise FieldError("html", _P_HTML_MONO)
-    for name in ("retry", "expire", "callback", "tags"):
-        if priority == 2:
-            if name in ("retry", "expire") and get(name) is None:
-                raise FieldError(name, _P_REQUIRED)
-        elif get(name) is not None:
-            raise FieldError(name, _P_ONLY_P2)
+    options = None
+    if rare or priority == 2:
+        from . import options
+
+        options.check_rules(fields, priority)
     for name in _OPTIONAL:
         value = get(name)
         if value is None:
             continue
-        if name == "html" or name == "monospace":
-            if not value:
+        if name in _COMMON:
+            if name != "priority":  # title, url, url_title, sound
+                value = check_text(name, value, _MAX_TITLE if name == "title" else
+                                   _MAX_URL_TITLE if name == "url_title" else _MAX_URL)
+                if not value and name == "sound":
+                    raise FieldError(name, _P_EMPTY)
+        else:
+            value = options.value(name, value)  # pyright: ignore[reportOptionalMemberAccess]
+            if value is None:
                 continue
-            value = 1
-        elif name == "device":
-            value = check_devices(value)
-        elif name == "retry":
-            check_int(name, value, _MIN_RETRY)
-        elif name == "expire":
-            check_int(name, value, 1, _MAX_EXPIRE)
-        elif name == "ttl":
-            check_int(name, value, 1)
-        elif name == "timestamp":
-            if isinstance(value, float):  # time.time() is a float on some ports
-                try:
-                    value = int(value)
-                except (OverflowError, ValueError):  # inf, nan
-                    raise FieldError(name, _P_NOT_INT, what="float") from None
-            from .compat import unix_time
-
-            value = unix_time(check_int(name, value, 0))
-        elif name != "priority":  # title, url, url_title, callback, tags, sound
-            if name == "tags" and isinstance(value, (list, tuple)):
-                for tag in value:
-                    str_or_fail(name, tag)
-                value = ",".join(value)
-            value = check_text(name, value, _MAX_TITLE if name == "title" else
-                               _MAX_URL_TITLE if name == "url_title" else _MAX_URL)
-            if not value and (name == "callback" or name == "sound"):
-                raise FieldError(name, _P_EMPTY)
         pairs.append((name, str(value)))
     if not attached:
         return pairs, None

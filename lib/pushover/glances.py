@@ -14,7 +14,7 @@ from micropython import const
 
 from .api import call
 from .errors import FieldError
-from .fields import check_devices, check_int, check_text, check_users
+from .fields import check_int, check_text, check_users
 
 _MAX_TEXT = const(100)
 _DAY = const(86400)
@@ -36,6 +36,8 @@ def glance(po, title=None, text=None, subtext=None, count=None, percent=None, us
     if user is None:
         raise FieldError("user", "is required: give it to Pushover() or to glance()")
     if device is not None:
+        from .options import check_devices  # loaded only when a device is named
+
         device = check_devices(device)
     return call(po, "POST", "glances.json", (
         ("user", user), ("device", device), ("title", title), ("text", text),
