@@ -133,7 +133,7 @@ def check(message, fields):
                 if not value and name == "sound":
                     raise FieldError(name, _P_EMPTY)
         else:
-            value = options.value(name, value)  # pyright: ignore[reportOptionalMemberAccess]
+            value = options.checked(name, value)  # pyright: ignore[reportOptionalMemberAccess]
             if value is None:
                 continue
         pairs.append((name, str(value)))

@@ -60,7 +60,7 @@ def check_rules(fields, priority):
             raise FieldError(name, _P_ONLY_P2)
 
 
-def value(name, value):
+def checked(name, value):
     """The value one of these fields is sent with, or None for a flag that is off."""
     if name == "html" or name == "monospace":
         return 1 if value else None
