@@ -17,7 +17,6 @@ below 0.8 of the plain copy.
 """
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -36,6 +35,7 @@ for sub in ("lib", "tools/shim", "tools"):
 from mpyrun import run_micropython, smallest_heap  # noqa: E402
 from pushover import Pushover  # noqa: E402
 from pushover.http import UrequestsTransport  # noqa: E402
+from sink import Sink  # noqa: E402
 
 
 def _firmware_requests():
@@ -53,7 +53,6 @@ FIRMWARE_REQUESTS = _firmware_requests()
 SEND_MEMORY = ROOT / "tests" / "mpy" / "send_memory.py"
 TOKEN = "aToken0123456789abcdefghijKLMN"
 USER = "uUser0123456789abcdefghijKLMNO"
-OK = json.dumps({"status": 1, "request": "bench"}).encode()
 
 
 def make_file(folder, size):
@@ -78,55 +77,6 @@ def heap_row(folder, size, mode):
     # search just above it
     heap = smallest_heap(SEND_MEMORY, total, total + total // 8 + 64 * 1024, step=512, **kw)
     return heap, int(got["alloc"])
-
-
-class Sink:
-    """Loopback HTTP sink: reads each request's body (Content-Length) and answers 200."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.deadline = time.monotonic() + 300
-        # a process of its own, so that the sink does not share the client's interpreter lock
-        import multiprocessing
-
-        self.process = multiprocessing.get_context("fork").Process(target=self.serve,
-                                                                   daemon=True)
-        self.process.start()
-
-    def close(self):
-        self.process.terminate()
-        self.process.join(5)
-        self.sock.close()
-
-    def serve(self):
-        while time.monotonic() < self.deadline:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(10)
-                f = conn.makefile("rb")
-                length = 0
-                while True:
-                    line = f.readline()
-                    if line in (b"\r\n", b""):
-                        break
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                while length > 0:
-                    got = f.read(min(length, 65536))
-                    if not got:
-                        break
-                    length -= len(got)
-                conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(OK), OK))
-                f.close()  # the socket closes only when its file object is closed too
-        self.sock.close()
 
 
 def post_raw(port, head, body_chunks):

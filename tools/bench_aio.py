@@ -20,7 +20,6 @@ sizes, or (unless --no-timing-bound) if the longest gap while the body goes out 
 import argparse
 import asyncio
 import re
-import socket
 import ssl
 import sys
 import tempfile
@@ -34,10 +33,10 @@ for sub in ("lib", "tools/shim", "tools"):
 
 from mpyrun import run_micropython  # noqa: E402
 from pushover import Pushover, aio  # noqa: E402
+from sink import Sink  # noqa: E402
 
 TOKEN = "aToken0123456789abcdefghijKLMN"
 USER = "uUser0123456789abcdefghijKLMNO"
-OK = b'{"status":1,"request":"bench"}'
 GUEST = ROOT / "tests" / "mpy" / "aio_memory.py"
 SIZES = (100_000, 1_000_000, 5_000_000)
 GAP_BOUND_MS = 50
@@ -65,63 +64,6 @@ def guest_run(folder, size, bufsize, mode):
 
 def per_chunk(small, large):
     return (large["alloc"] - small["alloc"]) / (large["chunks"] - small["chunks"])
-
-
-class Sink:
-    """A loopback HTTP(S) sink in a process of its own: reads each request's body and
-    answers 200 with a small JSON reply. Stops by itself after `max_seconds`."""
-
-    def __init__(self, ssl_context=None, max_seconds=300):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.ssl_context = ssl_context
-        self.deadline = time.monotonic() + max_seconds
-        import multiprocessing
-
-        self.process = multiprocessing.get_context("fork").Process(target=self.serve,
-                                                                   daemon=True)
-        self.process.start()
-
-    def close(self):
-        self.process.terminate()
-        self.process.join(5)
-        self.sock.close()
-
-    def serve(self):
-        while time.monotonic() < self.deadline:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            try:
-                conn.settimeout(10)
-                if self.ssl_context is not None:
-                    conn = self.ssl_context.wrap_socket(conn, server_side=True)
-                f = conn.makefile("rb")
-                length = 0
-                while True:
-                    line = f.readline()
-                    if line in (b"\r\n", b""):
-                        break
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                while length > 0:
-                    got = f.read(min(length, 65536))
-                    if not got:
-                        break
-                    length -= len(got)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: " + str(len(OK)).encode()
-                             + b"\r\nConnection: close\r\n\r\n" + OK)
-                f.close()
-            except OSError:
-                pass
-            finally:
-                conn.close()
-        self.sock.close()
 
 
 async def send_while_ticking(po, path, cadata):
