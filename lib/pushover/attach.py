@@ -155,26 +155,20 @@ class Multipart(Form):
     check()."""
 
     def __init__(self, pairs, attachment, bufsize=1024, boundary=None):
-        if boundary is not None:  # given for reproducible bodies: it goes into a header
-            if not isinstance(boundary, str) or not 1 <= len(boundary) <= 70:
-                raise FieldError("boundary", 34, 70)
-            if not all(_is_word(c) for c in boundary):
-                raise FieldError("boundary", 35)
-        while True:
-            b = boundary
-            if b is None:
-                try:
-                    from binascii import hexlify
+        b = boundary
+        if b is not None:  # given for reproducible bodies (options.py checks it)
+            from .options import check_boundary
 
-                    b = "pushover" + hexlify(os.urandom(16)).decode()
-                except (AttributeError, OSError):  # a port without a random source
-                    from random import getrandbits
+            check_boundary(b, pairs)
+        while b is None or boundary is None and any(b in value for _, value in pairs):
+            try:
+                from binascii import hexlify
 
-                    b = "pushover%x%x%x%x" % tuple(getrandbits(32) for _ in "1234")
-            if not any(b in value for _, value in pairs):
-                break
-            if boundary:
-                raise FieldError("boundary", 36)
+                b = "pushover" + hexlify(os.urandom(16)).decode()
+            except (AttributeError, OSError):  # a port without a random source
+                from random import getrandbits
+
+                b = "pushover%x%x%x%x" % tuple(getrandbits(32) for _ in "1234")
         self.pairs = pairs
         self.attachment = attachment
         self.boundary = b
@@ -183,12 +177,12 @@ class Multipart(Form):
         self.restartable = source.restartable
         # made once, kept for the send: what opens every part head (--B and the disposition
         # up to the name) and what follows the attachment part's name
-        self._open = ("--" + b + _DISPOSITION).encode()
+        self._open = ("--%s%s" % (b, _DISPOSITION)).encode()
         if field == "attachment":
             sub = mime[6:] if mime.startswith("image/") else ""
             ext = "jpg" if sub == "jpeg" else sub if sub in ("png", "gif", "webp", "bmp") else "bin"
             name = safe_filename(source.name or "image." + ext)
-            self._after = ('; filename="' + name + '"\r\nContent-Type: ' + mime).encode()
+            self._after = ('; filename="%s"\r\nContent-Type: %s' % (name, mime)).encode()
         else:
             self._after = b""
         # a part head is the opening, the name, '"', what follows the name, \r\n\r\n; each

@@ -1,7 +1,8 @@
 """The message fields most sends do not carry, checked here and loaded only by a send that has
 one (fields.py checks the others): device, html and monospace, the emergency fields retry,
-expire, callback and tags, timestamp and ttl. Errors name the field and the limit, as in
-fields.py, with the same numbered texts (texts.py)."""
+expire, callback and tags, timestamp and ttl; and a multipart boundary given to form() for a
+reproducible body. Errors name the field and the limit, as in fields.py, with the same
+numbered texts (texts.py)."""
 
 from micropython import const
 
@@ -22,6 +23,9 @@ _P_HTML_MONO = const(14)
 _P_REQUIRED = const(15)
 _P_ONLY_P2 = const(16)
 _P_EMPTY = const(18)
+_P_BOUNDARY_LEN = const(34)
+_P_BOUNDARY_CHARS = const(35)
+_P_BOUNDARY_IN_VALUE = const(36)
 
 
 def check_devices(value):
@@ -90,3 +94,16 @@ def checked(name, value):
     if not value and name == "callback":
         raise FieldError(name, _P_EMPTY)
     return value
+
+
+def check_boundary(boundary, pairs):
+    """A boundary given for a reproducible body: it goes into a header, so 1 to 70 of A-Z a-z
+    0-9 _ -, and it may not occur in a field's value."""
+    if not isinstance(boundary, str) or not 1 <= len(boundary) <= 70:
+        raise FieldError("boundary", _P_BOUNDARY_LEN, 70)
+    for c in boundary:
+        if not (_is_key_char(c) or c == "_" or c == "-"):
+            raise FieldError("boundary", _P_BOUNDARY_CHARS)
+    for _, value in pairs:
+        if boundary in value:
+            raise FieldError("boundary", _P_BOUNDARY_IN_VALUE)
