@@ -1,11 +1,12 @@
 """The attachment path, loaded only by a send that has one: where the bytes come from
-(Source: a file path or a bytes-like object; a stream's is in streams.py), what image they are, and the
-multipart/form-data body that carries them.
+(Source: a file path or a bytes-like object; a stream's is streams.StreamSource), what image
+they are, and the multipart/form-data body that carries them.
 
-Its error texts are numbers into texts.py (loaded when one is raised). Every length is computed, never measured by building: os.stat() of a path, len() of a buffer,
-the declared size of a stream, and the part heads' sizes from their pieces. In the steady
-state of a file or stream each chunk is the one buffer refilled with readinto(): nothing is
-allocated per chunk; a buffer already in RAM goes out as one memoryview of itself.
+Its error texts are numbers into texts.py (loaded when one is raised). Every length is
+computed, never measured by building: os.stat() of a path, len() of a buffer, the declared
+size of a stream, and the part heads' sizes from pieces made once. In the steady state of a
+file or stream each chunk is the one buffer refilled with readinto(): nothing is allocated per
+chunk; a buffer already in RAM goes out as one memoryview of itself.
 """
 
 import os
@@ -180,7 +181,8 @@ class Multipart(Form):
         self._open = ("--%s%s" % (b, _DISPOSITION)).encode()
         if field == "attachment":
             sub = mime[6:] if mime.startswith("image/") else ""
-            ext = "jpg" if sub == "jpeg" else sub if sub in ("png", "gif", "webp", "bmp") else "bin"
+            ext = ("jpg" if sub == "jpeg" else
+                   sub if sub in ("png", "gif", "webp", "bmp") else "bin")
             name = safe_filename(source.name or "image." + ext)
             self._after = ('; filename="%s"\r\nContent-Type: %s' % (name, mime)).encode()
         else:
