@@ -1,4 +1,5 @@
-# Firmware with the pushover library frozen in (bytecode in flash: no heap for the code).
+# Firmware with the pushover library frozen in (bytecode and strings in flash: an import keeps
+# only its function and class objects on the heap).
 # Build it from micropython/ports/esp32, giving this file's ABSOLUTE path:
 #
 #   make BOARD=ESP32_GENERIC \
