@@ -179,3 +179,18 @@ def test_optional_modules_cost_nothing_until_imported(variant, mpy_lib):
                 assert abs(int(figure.replace(",", "")) - int(lines["pushover"])) <= 256, notes
                 found += 1
         assert found >= 4
+
+
+def test_an_asyncio_only_application_need_not_load_requests():
+    """Pushover(transport=SocketTransport()) with pushover.aio: the firmware's requests (on the
+    path here, so that a stray import would be seen) is never loaded."""
+    script = ("import sys\nfrom pushover import Pushover\nfrom pushover.sock import SocketTransport\n"
+              "po = Pushover('aToken0123456789abcdefghijKLMN', 'uUser0123456789abcdefghijKLMNO',"
+              " transport=SocketTransport())\nimport pushover.aio\n"
+              "print(sorted(m for m in ('requests', 'urequests') if m in sys.modules))\n"
+              "Pushover('aToken0123456789abcdefghijKLMN')\n"
+              "print(sorted(m for m in ('requests', 'urequests') if m in sys.modules))\n")
+    res = run_micropython(script, heap="1M", paths=[LIB, FIRMWARE])
+    assert res.ok, res.stderr
+    # the default transport does load it: the check above can fail
+    assert res.stdout.split("\n")[:2] == ["[]", "['requests']"]
