@@ -20,6 +20,7 @@ _EIO = const(5)
 REDIRECT = const(30301)
 _WANTED = ("content-length", "transfer-encoding", "x-limit-app-limit", "x-limit-app-remaining",
            "x-limit-app-reset")
+_NAME_LENGTHS = {len(name) for name in _WANTED + ("location",)}
 
 
 def _int_or_none(value):
@@ -135,6 +136,10 @@ class UrequestsTransport:
         got = {}
 
         def on_header(line, _unused):
+            # most reply headers (Date, Server, security headers...) are skipped on the length
+            # of their name alone, before anything is allocated for them
+            if line.find(b":") not in _NAME_LENGTHS:
+                return
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"location":
