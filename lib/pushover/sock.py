@@ -22,6 +22,7 @@ _MAX_LINE = const(1024)
 _MIN_YEAR = const(2024)
 _WANTED = ("content-length", "transfer-encoding", "connection", "location",
            "x-limit-app-limit", "x-limit-app-remaining", "x-limit-app-reset")
+_NAME_LENGTHS = {len(name) for name in _WANTED}
 
 
 def default_roots():
@@ -120,6 +121,8 @@ class _Stream:
 def take_header(headers, line):
     """Keep one raw reply header line in `headers` (lower-case name -> value) if it is one the
     library reads; OSError (a broken reply) if such a header is not text."""
+    if line.find(b":") not in _NAME_LENGTHS:  # skipped before anything is allocated for it
+        return
     name, _, value = line.partition(b":")
     try:
         name = name.strip().lower().decode()
