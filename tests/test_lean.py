@@ -14,6 +14,9 @@ def test_the_lean_core_holds_its_bounds():
     # the bare sender is the yardstick, and both deployments were measured
     assert 0 < mpy["bare-text"]["heap"] < mpy["text"]["heap"]
     assert source["text"]["heap"] >= mpy["text"]["heap"], "source should not be leaner"
+    # switching the collector off never lets a send fit a smaller heap (a search step apart)
+    for mode in ("text", "attach", "bare-text", "bare-attach"):
+        assert mpy[mode]["heap_off"] + 512 >= mpy[mode]["heap"], mode
 
 
 def test_the_bounds_can_fail():
