@@ -39,6 +39,7 @@ class Pushover:
                  timeout=15, encryption_key=None):
         self._token = check_key("token", token)
         self._user = None if user is None else check_users(user)
+        self._keys = [self._token] + (self._user.split(",") if self._user else [])
         self._e2e = None
         if encryption_key is not None:
             from .e2e import Encryptor
@@ -88,9 +89,9 @@ class Pushover:
     def secrets(self, form=None):
         """The strings that must never reach an error, a log or a repr: the token, the default
         user keys and those a request carries (a user given to send() or validate_user())."""
-        keys = [self._token] + (self._user.split(",") if self._user else [])
+        keys = self._keys
         if form is not None:
             for name, value in form.pairs:
                 if name == "user" and value != self._user:
-                    keys += value.split(",")
+                    keys = keys + value.split(",")
         return keys

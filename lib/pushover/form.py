@@ -61,27 +61,38 @@ class Form:
         self._n = 0
 
     def _body(self):
-        # written straight into the buffer, with room for one escape (3 bytes) each time: the
-        # name and its "=" (and the "&" before it) as they are, the value escaped
+        # written straight into the buffer: "&name=" as it is (a name is short, so after at
+        # most one flush it fits), then the value escaped, with room for one escape each time
         buf = self._buf
-        limit = len(buf) - 3
+        size = len(buf)
+        limit = size - 3
         n = self._n
-        sep = ""
+        sep = 0  # no "&" before the first name
         for name, value in self.pairs:
-            for text, plain in ((sep + name + "=", True), (value, False)):
-                for b in text.encode():
-                    if n > limit:
-                        yield self._mv[:n]
-                        n = 0
-                    if plain or _safe(b):
-                        buf[n] = b
-                        n += 1
-                    else:
-                        buf[n] = 37  # '%'
-                        buf[n + 1] = _HEX[b >> 4]
-                        buf[n + 2] = _HEX[b & 15]
-                        n += 3
-            sep = "&"
+            raw = name.encode()
+            k = len(raw)
+            if n + sep + k + 1 > size:
+                yield self._mv[:n]
+                n = 0
+            if sep:
+                buf[n] = 38  # '&'
+            n += sep
+            self._mv[n : n + k] = raw  # a view: it cannot grow the buffer as a bytearray would
+            buf[n + k] = 61  # '='
+            n += k + 1
+            sep = 1
+            for b in value.encode():
+                if n > limit:
+                    yield self._mv[:n]
+                    n = 0
+                if _safe(b):
+                    buf[n] = b
+                    n += 1
+                else:
+                    buf[n] = 37  # '%'
+                    buf[n + 1] = _HEX[b >> 4]
+                    buf[n + 2] = _HEX[b & 15]
+                    n += 3
         self._n = n
 
     def _put(self, *pieces):
