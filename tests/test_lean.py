@@ -34,3 +34,44 @@ def test_the_bounds_can_fail():
     assert "attach send" in bench_lean.failures(big)[0]
     grown = {"mpy": dict(good["mpy"], again=dict(row, send=1000 + 2 * 1024 + 1))}
     assert "steady attachment send" in bench_lean.failures(grown)[0]
+
+
+def _fake_binary(tmp_path):
+    """An executable with a MicroPython binary's command line (tests/fake_micropython.py)."""
+    import sys
+    from pathlib import Path
+
+    exe = tmp_path / "micropython"
+    exe.write_text("#!/bin/sh\nexec %s %s \"$@\"\n" % (
+        sys.executable, Path(__file__).resolve().parent / "fake_micropython.py"))
+    exe.chmod(0o755)
+    return exe
+
+
+def test_a_real_port_is_driven_by_its_command_line(tmp_path):
+    """--micropython: the guest runs under a binary given by path, with MICROPYPATH, -X heapsize
+    and the attachment as a host path; too small a heap is a failed run, and the search of the
+    smallest heap works through it. (The real unix port is not here: a command-line stand-in
+    over the WASI build drives the same code.)"""
+    import shutil
+    from pathlib import Path
+
+    from mpyrun import compile_mpy, smallest_heap
+
+    root = Path(__file__).resolve().parent.parent
+    run = bench_lean.native(_fake_binary(tmp_path), requests_dir=tmp_path / "fw")
+    compile_mpy(root / "tools" / "firmware", tmp_path / "fw")  # stands for micropython-lib's
+    compile_mpy(root / "lib", tmp_path / "lib")
+    guest = tmp_path / "guest"
+    guest.mkdir()
+    shutil.copy(bench_lean.SCRIPT, guest / bench_lean.SCRIPT.name)
+    att = tmp_path / "att.bin"
+    att.write_bytes(b"\xff\xd8\xff" + bytes(5000))
+    kw = {"paths": [tmp_path / "lib", guest]}
+    main = "import lean_memory\n"
+    row = bench_lean._parse(run(main, heap=1 << 20, args=["text", "off", str(att)], **kw))
+    assert row["ok"] == 1 and row["send"] > 0
+    assert not run(main, heap=8192, args=["text", "on", str(att)], **kw).ok
+    heap = smallest_heap(main, 8192, 96 * 1024, step=4096, run=run,
+                         args=["attach", "on", str(att)], **kw)
+    assert 8192 < heap < 96 * 1024

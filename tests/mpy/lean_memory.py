@@ -2,7 +2,7 @@
 streaming sender, both through the stand-in of the firmware's requests (tools/firmware) over a
 socket that takes every byte and answers 200.
 
-    lean_memory.py MODE COLLECTOR
+    lean_memory.py MODE COLLECTOR [ATTACHMENT]
     MODE: import | text | attach | again | bare-text | bare-attach     COLLECTOR: on | off
 
 `import` prints `keeps` (bytes still held after gc.collect(), run at the top level only: the
@@ -11,13 +11,18 @@ import allocated) and `send` (bytes the send allocated), both counted with the c
 run with the collector on, a run that ends with ok=1 (exit 0) shows that the heap it was
 given suffices. `again` sends the attachment twice and counts the second send only: the
 steady state of a board that sends photos, with the attachment path already loaded.
-The attachment is the file /tmp/att.bin.
+The attachment is the file ATTACHMENT (default /tmp/att.bin).
+
+The socket is a fake `socket` module put in sys.modules before `requests` is imported, as
+micropython-lib's own tests of requests do: so the same script runs under the WASI build with
+the stand-in of requests, and on a real port (the unix port) with micropython-lib's requests.
 """
 
 import gc
 import sys
 
 MODE = sys.argv[1]
+PATH = sys.argv[3] if len(sys.argv) > 3 else "/tmp/att.bin"
 if sys.argv[2] == "off":
     gc.disable()
 OK = b'HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n{"status":1,"request":"req-1"}'
@@ -57,7 +62,11 @@ class Sink:
 
 
 class Net:
+    """The `socket` module requests imports: getaddrinfo() and socket() only."""
+
+    AF_INET = 2
     SOCK_STREAM = 1
+    IPPROTO_TCP = 6
 
     def getaddrinfo(self, host, port, af=0, kind=0):
         return [(2, 1, 0, "", (host, port))]
@@ -95,8 +104,8 @@ def bare(attach):
                 + "\r\n" + part + 'message"\r\n\r\nMotion\r\n' + part
                 + 'attachment"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n').encode()
         tail = ("\r\n--" + b + "--\r\n").encode()
-        size = len(head) + os.stat("/tmp/att.bin")[6] + len(tail)
-        r = requests.post(URL, data=bare_body("/tmp/att.bin", head, tail, bytearray(1024)),
+        size = len(head) + os.stat(PATH)[6] + len(tail)
+        r = requests.post(URL, data=bare_body(PATH, head, tail, bytearray(1024)),
                           headers={"Content-Type": "multipart/form-data; boundary=" + b,
                                    "Content-Length": str(size)})
     ok = r.json()["status"] == 1
@@ -105,9 +114,9 @@ def bare(attach):
 
 
 def main():
-    import requests
+    sys.modules["socket"] = Net()  # what requests connects with
+    import requests  # noqa: F401
 
-    requests._socket = Net()  # what the stand-in connects with (the WASI build has none)
     start = gc.mem_alloc()
     if MODE.startswith("bare"):
         before = start
@@ -121,9 +130,9 @@ def main():
             ok = po.send("Door open").request == "req-1"
         else:
             if MODE == "again":
-                po.send("Motion", attachment="/tmp/att.bin", attachment_type="image/jpeg")
+                po.send("Motion", attachment=PATH, attachment_type="image/jpeg")
                 before = gc.mem_alloc()
-            ok = po.send("Motion", attachment="/tmp/att.bin",
+            ok = po.send("Motion", attachment=PATH,
                          attachment_type="image/jpeg").request == "req-1"
     end = gc.mem_alloc()
     print("ok=%d import=%d send=%d" % (ok, before - start, end - before))
