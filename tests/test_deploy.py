@@ -263,11 +263,9 @@ def test_board_specifics():
          "siod", "sioc", "pwdn", "reset"])
 
 
-@pytest.mark.parametrize("board", BOARDS)
-def test_manifest_freezes_lib_wherever_the_repo_is(board, monkeypatch):
-    """Run the manifest as MicroPython's manifestfile.py does (cwd = the manifest's folder,
-    relative paths from there) with recording stand-ins for its functions."""
-    path = ROOT / "boards" / board / "manifest.py"
+def _run_manifest(path, monkeypatch):
+    """Run a manifest as MicroPython's manifestfile.py does (cwd = the manifest's folder,
+    relative paths from there) with recording stand-ins for its functions: the calls."""
     calls = []
     env = {
         "include": lambda p, **kw: calls.append(("include", p)),
@@ -278,6 +276,12 @@ def test_manifest_freezes_lib_wherever_the_repo_is(board, monkeypatch):
     }
     monkeypatch.chdir(path.parent)
     exec(compile(path.read_text(), str(path), "exec"), env)
+    return calls
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_manifest_freezes_lib_wherever_the_repo_is(board, monkeypatch):
+    calls = _run_manifest(ROOT / "boards" / board / "manifest.py", monkeypatch)
     assert calls == [
         ("include", "$(PORT_DIR)/boards/manifest.py"),
         ("require", "requests"),
@@ -289,16 +293,7 @@ def test_manifest_freezes_lib_wherever_the_repo_is(board, monkeypatch):
 def test_the_unix_manifest_freezes_lib_for_the_frozen_measurement(monkeypatch):
     """tools/unix_frozen_manifest.py (bench_lean.py --frozen on a unix port built with it):
     the port's own manifest, requests, and this repository's lib/ wherever it is."""
-    path = ROOT / "tools" / "unix_frozen_manifest.py"
-    calls = []
-    env = {
-        "include": lambda p, **kw: calls.append(("include", p)),
-        "require": lambda name, **kw: calls.append(("require", name)),
-        "package": lambda name, files=None, base_path=".", opt=None: calls.append(
-            ("package", name, str(Path(base_path).resolve()))),
-    }
-    monkeypatch.chdir(path.parent)
-    exec(compile(path.read_text(), str(path), "exec"), env)
+    calls = _run_manifest(ROOT / "tools" / "unix_frozen_manifest.py", monkeypatch)
     assert calls == [
         ("include", "$(PORT_DIR)/variants/manifest.py"),
         ("require", "requests"),
