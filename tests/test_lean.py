@@ -95,3 +95,28 @@ def test_the_frozen_deployment_is_measured_from_the_firmware_alone():
     frozen = [paths for _, paths in calls if paths[0] == ".frozen"]
     assert frozen and all(len(p) == 2 and p[1].endswith("mpy") for p in frozen)
     assert "frozen" in bench_lean.report(m)
+
+
+def test_the_native_bounds_can_fail():
+    """native_failures() (make bench-native) reports each figure past its bound, and a
+    collector that does not help."""
+    row = {"heap": 10_000, "heap_off": 12_000, "import": 0, "send": 0}
+
+    def dep(**kw):
+        return dict({"keeps": 1000, "text": dict(row), "attach": dict(row),
+                     "bare-text": dict(row), "bare-attach": dict(row)}, **kw)
+
+    good = {"mpy": dep(), "frozen": dep(), "runtime": "x"}
+    assert bench_lean.native_failures(good) == []
+    b = bench_lean.NATIVE_BOUNDS
+    cases = [
+        ({"mpy": dep(keeps=b["keeps"] + 1)}, "mpy: import pushover keeps"),
+        ({"frozen": dep(keeps=b["frozen_keeps"] + 1)}, "frozen: import pushover keeps"),
+        ({"mpy": dep(text=dict(row, heap=10_000 + b["text_over_bare"] + 1))}, "mpy: text"),
+        ({"frozen": dep(attach=dict(row, heap=10_000 + b["frozen_attach_over_bare"] + 1))},
+         "frozen: attach"),
+        ({"mpy": dep(attach=dict(row, heap_off=10_000))}, "collector did not"),
+    ]
+    for change, words in cases:
+        bad = bench_lean.native_failures(dict(good, **change))
+        assert len(bad) == 1 and words in bad[0], (words, bad)

