@@ -483,8 +483,9 @@ def test_wait_receipt_gives_up_at_the_deadline(server, monkeypatch):
 
 
 def test_other_tasks_run_while_an_attachment_goes_out(server, tmp_path):
-    """A task that sleeps 10 ms keeps waking during a 5 MB send (how often is measured by
-    `make bench`, not asserted here)."""
+    """Another task keeps running during a 2 MB send: it yields with sleep(0), so it runs
+    whenever the send gives the loop a turn, however fast or loaded the machine (how long the
+    gaps are is measured by `make bench`, not asserted here)."""
     wakes = []
 
     async def main():
@@ -492,7 +493,7 @@ def test_other_tasks_run_while_an_attachment_goes_out(server, tmp_path):
 
         async def ticker():
             while not done.is_set():
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0)
                 wakes.append(time.monotonic())
 
         tick = asyncio.create_task(ticker())
@@ -504,4 +505,4 @@ def test_other_tasks_run_while_an_attachment_goes_out(server, tmp_path):
 
     server._httpd.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     assert run(main()).request
-    assert len(wakes) >= 2, "the loop was blocked for the whole send"
+    assert len(wakes) >= 20, "the loop was blocked for the whole send"

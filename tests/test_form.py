@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from urllib3 import encode_multipart_formdata
 
 from bodies import body_of, parse_multipart, parse_urlencoded
-from pushover import FieldError, Pushover
+from pushover import FieldError, Pushover, PushoverError
 from pushover.attach import safe_filename
 from pushover.form import Form
 
@@ -199,12 +199,41 @@ def test_a_stream_that_cannot_seek_is_not_replayed_on_a_new_connection():
 
 
 @pytest.mark.parametrize("attach", [False, True])
-def test_the_buffer_is_no_larger_than_the_body_and_a_head(attach):
-    po = Pushover(TOKEN, USER, bufsize=4096)
-    form = po.form("hi", attachment=JPEG) if attach else po.form("hi")
-    assert len(form._buf) == min(4096, form.length + 256) < 4096
-    big = po.form("x" * 1000, attachment=JPEG * 10)
-    assert len(big._buf) == 4096
+def test_one_buffer_is_lent_to_one_form_at_a_time(attach):
+    """The Pushover makes one bufsize buffer and lends it to the form it makes; a form made
+    while that one is out gets its own, no larger than its body and a request head; the buffer
+    comes back when the lent form has been sent (or failed)."""
+    from pushover.http import UrequestsTransport
+
+    class OK:
+        def request(self, method, url, form=None, timeout=None, secrets=()):
+            for _ in form.chunks():
+                pass
+            return 200, {}, b'{"status":1,"request":"r"}'
+
+    class Down:
+        def request(self, method, url, form=None, timeout=None, secrets=()):
+            raise OSError(113)
+
+    po = Pushover(TOKEN, USER, bufsize=4096, transport=OK())
+    make = (lambda: po.form("hi", attachment=JPEG)) if attach else (lambda: po.form("hi"))
+    first = make()
+    assert len(first._buf) == 4096
+    second = make()
+    assert second._buf is not first._buf
+    assert len(second._buf) == min(4096, second.length + 256) < 4096
+    po.request("POST", "messages.json", second)  # not the lent one: nothing comes back
+    assert make()._buf is not first._buf
+    po.request("POST", "messages.json", first)
+    assert make()._buf is first._buf
+    # a failed send gives it back too
+    po = Pushover(TOKEN, USER, bufsize=4096, transport=UrequestsTransport(module=Down()))
+    lent = po.form("hi")
+    with pytest.raises(PushoverError):
+        po.request("POST", "messages.json", lent)
+    assert po.form("hi")._buf is lent._buf
+    # a Form made directly has its own buffer, sized to its body
+    assert len(Form([("message", "x")], bufsize=4096)._buf) == 1 + 8 + 256
 
 
 @pytest.mark.parametrize("attach", [False, True])

@@ -51,6 +51,11 @@ class Pushover:
         self.transport = transport
         self.bufsize = bufsize
         self.timeout = timeout
+        # the body buffer, made once while the heap is least cut up and lent to one form at a
+        # time (a board that sends for months asks for no new block of bufsize per message)
+        self._spare = self._lent = None
+        if isinstance(bufsize, int) and bufsize >= 64:
+            self._spare = self._lent = bytearray(bufsize)
 
     def __repr__(self):
         return "<Pushover " + self.api_url + ">"
@@ -69,11 +74,13 @@ class Pushover:
         if self._e2e is not None:  # after check(): the limits apply to the plaintext
             pairs = self._e2e.encrypt_pairs(pairs)
         pairs = [("token", self._token), ("user", user)] + pairs
+        spare = self._spare
+        self._spare = None  # lent: a second form made before this one is sent gets its own
         if attachment is None:
-            return Form(pairs, self.bufsize)
+            return Form(pairs, self.bufsize, spare)
         from .attach import Multipart
 
-        return Multipart(pairs, attachment, self.bufsize, boundary)
+        return Multipart(pairs, attachment, self.bufsize, boundary, spare)
 
     def send(self, message, **fields):
         """Send one message; returns a Result or raises a PushoverError (see errors.py)."""
@@ -82,8 +89,12 @@ class Pushover:
     def request(self, method, path, form=None):
         """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""
         secrets = self.secrets(form)
-        status, headers, body = self.transport.request(method, self.api_url + "/" + path, form,
-                                                  self.timeout, secrets)
+        try:
+            status, headers, body = self.transport.request(method, self.api_url + "/" + path,
+                                                           form, self.timeout, secrets)
+        finally:
+            if getattr(form, "_buf", None) is self._lent:
+                self._spare = self._lent  # the body has gone out (or failed): lend it again
         return parse_reply(status, headers, body, secrets)
 
     def secrets(self, form=None):

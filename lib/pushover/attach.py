@@ -155,7 +155,7 @@ class Multipart(Form):
     one given, for reproducible tests). `attachment` is (field, Source, MIME type), as made by
     check()."""
 
-    def __init__(self, pairs, attachment, bufsize=1024, boundary=None):
+    def __init__(self, pairs, attachment, bufsize=1024, boundary=None, spare=None):
         b = boundary
         if b is not None:  # given for reproducible bodies (options.py checks it)
             from .options import check_boundary
@@ -199,7 +199,7 @@ class Multipart(Form):
             n += (head + len("attachment_type") + len(mime) + 2 + head + len(field)
                   + (source.size + 2) // 3 * 4)
         self.length = n + 2 + 2 + len(b) + 4
-        self._buffer(bufsize)
+        self._buffer(bufsize, spare)
 
     def _body(self):
         # every text part and the attachment's head, as pieces copied by one _put

@@ -66,13 +66,14 @@ def main():
     bufsize = int(sys.argv[2])
     mode = sys.argv[3] if len(sys.argv) > 3 else "stream"
     transport = Naive() if mode == "naive" else Counting()
-    po = Pushover(TOKEN, USER, transport=transport, bufsize=bufsize)
     fields = {"attachment": PATH}
     if mode == "buffer":
         fields["attachment"] = bytearray(size)
     elif mode == "base64":
         fields = {"attachment_base64": PATH}
+    # counted from before the Pushover is made: it makes the body buffer the send uses
     before = gc.mem_alloc()
+    po = Pushover(TOKEN, USER, transport=transport, bufsize=bufsize)
     result = po.send("Motion at the door", title="camera", attachment_type="image/jpeg",
                      **fields)
     after = gc.mem_alloc()
