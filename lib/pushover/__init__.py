@@ -93,8 +93,10 @@ class Pushover:
             status, headers, body = self.transport.request(method, self.api_url + "/" + path,
                                                            form, self.timeout, secrets)
         finally:
+            # the body has gone out (or failed): lend it again. Only this synchronous path
+            # gives it back; pushover.aio does not, as its tasks may hold forms at once
             if getattr(form, "_buf", None) is self._lent:
-                self._spare = self._lent  # the body has gone out (or failed): lend it again
+                self._spare = self._lent
         return parse_reply(status, headers, body, secrets)
 
     def secrets(self, form=None):
