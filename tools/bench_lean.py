@@ -252,7 +252,8 @@ def report(m):
                                                       "send alloc"))
     for name in [d for d in ("mpy", "source", "frozen") if d in m]:
         got = m[name]
-        lines.append("%-10s import keeps %d B" % (name, got["keeps"]))
+        lines.append("%-10s import keeps %d B, allocates %d B" % (name, got["keeps"],
+                                                               got["text"]["import"]))
         for mode in ("text", "attach"):
             lib, bare = got[mode], got["bare-" + mode]
             lines.append("%-10s %-12s %10d %12d %10d %12d" % (
