@@ -54,9 +54,10 @@ def test_pylib_json_loads_what_json_dumps(value, ascii_only):
     assert pylib_json.loads(text.encode()) == value
 
 
-@pytest.mark.parametrize("bad", ["", "{", '{"a" 1}', "[1,]x", "tru"])
+@pytest.mark.parametrize("bad", ["", "{", '{"a" 1}', "[1,]x", "tru", '{"a": "b', "[1"])
 def test_pylib_json_refuses_what_is_not_json(bad):
-    with pytest.raises((ValueError, IndexError)):
+    """With a ValueError only, as MicroPython's json does (no other exception escapes)."""
+    with pytest.raises(ValueError):
         pylib_json.loads(bad)
 
 

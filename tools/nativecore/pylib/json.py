@@ -3,11 +3,15 @@
 
 
 def loads(s):
+    """As MicroPython's json.loads: the value, or ValueError for text that is not JSON."""
     if isinstance(s, (bytes, bytearray)):
         s = s.decode()
-    value, i = _value(s, _ws(s, 0))
+    try:
+        value, i = _value(s, _ws(s, 0))
+    except IndexError:  # the text ended inside a value
+        raise ValueError("syntax error in JSON") from None
     if _ws(s, i) != len(s):
-        raise ValueError("extra data")
+        raise ValueError("syntax error in JSON")
     return value
 
 
