@@ -20,9 +20,9 @@ is plain code below, which runs without asyncio.
 from micropython import const
 
 from .compat import ticks_diff, ticks_ms
-from .errors import UnknownOutcomeError
 from .http import REPLY_CAP, _int_or_none, parse_reply, read_body, scrub
 from .sock import (
+    _classify,
     _nothing_read,
     _split_url,
     _Stale,
@@ -162,20 +162,14 @@ class Reply:
 
     def _broken(self, e):
         if 200 <= self.status < 300:
+            from .failures import UnknownOutcomeError  # loaded by the failure
+
             raise UnknownOutcomeError("accepted, but the reply could not be read: "
                                       + scrub(e, self.secrets))
         self.body = b""
         self.keep = False
         self.buf = bytearray()
         return True
-
-
-def _classify(e, sent, length, secrets, what="network error"):
-    """The library's one classification of a failure (outcome.classify), imported only when
-    something failed."""
-    from .outcome import classify
-
-    return classify(e, sent, length, secrets, what)
 
 
 def runtime_tls():

@@ -13,9 +13,7 @@ says what to do.
 
 from micropython import const
 
-from .errors import TemporaryError, TLSError, UnknownOutcomeError
 from .http import REPLY_CAP, _int_or_none, read_body, scrub
-from .outcome import classify, redirected
 
 _MAX_HEADERS = const(40)
 _MAX_LINE = const(1024)
@@ -49,6 +47,8 @@ def ensure_clock():
     except Exception:  # no ntptime, no network, no answer: said below
         pass
     if not clock_is_set():
+        from .failures import TLSError  # loaded by the failure
+
         raise TLSError("the board's clock is not set, so certificates cannot be checked: "
                        "connect to Wi-Fi and call ntptime.settime() before a verified send")
 
@@ -137,6 +137,8 @@ def check_replay(form):
     """Before a request goes again on a new connection, because the kept-alive one broke
     before it got through: a TemporaryError if its attachment stream cannot be replayed."""
     if form is not None and not form.restartable:
+        from .failures import TemporaryError  # loaded by the failure
+
         raise TemporaryError("the kept-alive connection broke before the request was sent "
                              "and the attachment stream cannot be replayed")
 
@@ -146,6 +148,8 @@ def _split_url(url):
     hostport, _, path = rest.partition("/")
     host, _, port = hostport.partition(":")
     if scheme not in ("http", "https") or not host:
+        from .failures import TemporaryError  # loaded by the failure
+
         raise TemporaryError("unsupported URL: " + scheme)
     return scheme == "https", host, int(port) if port else (443 if scheme == "https" else 80), \
         "/" + path
@@ -223,7 +227,7 @@ class SocketTransport:
             try:
                 stream, reused = self._open(tls, host, port, timeout)
             except Exception as e:
-                raise classify(e, 0, 0, secrets, "cannot connect to " + host) from None
+                raise _classify(e, 0, 0, secrets, "cannot connect to " + host) from None
             try:
                 return self._exchange(stream, method, host, path, form, reused, secrets)
             except _Stale:
@@ -259,13 +263,13 @@ class SocketTransport:
         except Exception as e:
             if reused and (form is None or sent < length) and _nothing_read(e):
                 raise _Stale() from None  # a reused connection the server had closed
-            raise classify(e, sent, length, secrets) from None
+            raise _classify(e, sent, length, secrets) from None
         try:
             return self._reply(stream, secrets)
         except Exception as e:
             if reused and form is None and _nothing_read(e):
                 raise _Stale() from None  # a GET is safe to send again
-            raise classify(e, sent, length, secrets) from None
+            raise _classify(e, sent, length, secrets) from None
 
     def _reply(self, stream, secrets):
         line = stream.readline()
@@ -287,11 +291,15 @@ class SocketTransport:
         else:
             raise OSError("too many reply headers")
         if "location" in headers:
+            from .outcome import redirected
+
             raise redirected()
         try:
             body = read_body(stream, headers, self.reply_cap)
         except ValueError as e:
             if 200 <= status < 300:
+                from .failures import UnknownOutcomeError  # loaded by the failure
+
                 raise UnknownOutcomeError("accepted, but the reply could not be read: "
                                           + scrub(e, secrets)) from None
             body = b""
@@ -332,6 +340,13 @@ def _readable(conn):
     except Exception:
         pass
     return False
+
+
+def _classify(e, sent, length, secrets, what="network error"):
+    """What a failure means (outcome.classify), loaded only when something fails."""
+    from .outcome import classify
+
+    return classify(e, sent, length, secrets, what)
 
 
 def _nothing_read(e):
