@@ -198,11 +198,12 @@ def test_a_stream_that_cannot_seek_is_not_replayed_on_a_new_connection():
     check_replay(Pushover(TOKEN, USER).form("hi", attachment=JPEG))  # a buffer can be
 
 
-@pytest.mark.parametrize("attach", [False, True])
-def test_one_buffer_is_lent_to_one_form_at_a_time(attach):
-    """The Pushover makes one bufsize buffer and lends it to the form it makes; a form made
-    while that one is out gets its own, no larger than its body and a request head; the buffer
-    comes back when the lent form has been sent (or failed)."""
+@pytest.mark.parametrize("text_after", [False, True])
+def test_one_buffer_is_made_by_the_first_attachment_and_lent_to_one_form_at_a_time(text_after):
+    """The first send with an attachment makes the Pushover's one bufsize buffer and lends it
+    to its form; a form made while that one is out gets its own, no larger than its body and a
+    request head; the buffer comes back when the lent form has been sent (or failed), and is
+    then lent to the next form, text or attachment."""
     from pushover.http import UrequestsTransport
 
     class OK:
@@ -216,9 +217,9 @@ def test_one_buffer_is_lent_to_one_form_at_a_time(attach):
             raise OSError(113)
 
     po = Pushover(TOKEN, USER, bufsize=4096, transport=OK())
-    make = (lambda: po.form("hi", attachment=JPEG)) if attach else (lambda: po.form("hi"))
-    first = make()
+    first = po.form("hi", attachment=JPEG)
     assert len(first._buf) == 4096
+    make = (lambda: po.form("hi")) if text_after else (lambda: po.form("hi", attachment=JPEG))
     second = make()
     assert second._buf is not first._buf
     assert len(second._buf) == min(4096, second.length + 256) < 4096
@@ -228,12 +229,26 @@ def test_one_buffer_is_lent_to_one_form_at_a_time(attach):
     assert make()._buf is first._buf
     # a failed send gives it back too
     po = Pushover(TOKEN, USER, bufsize=4096, transport=UrequestsTransport(module=Down()))
-    lent = po.form("hi")
+    lent = po.form("hi", attachment_base64=JPEG, attachment_type="image/jpeg")
+    assert len(lent._buf) == 4096
     with pytest.raises(PushoverError):
         po.request("POST", "messages.json", lent)
-    assert po.form("hi")._buf is lent._buf
+    assert make()._buf is lent._buf
     # a Form made directly has its own buffer, sized to its body
     assert len(Form([("message", "x")], bufsize=4096)._buf) == 1 + 8 + 256
+
+
+def test_a_pushover_that_only_sends_text_never_holds_bufsize_bytes():
+    """Until a send has an attachment, each text form has a buffer sized to its body, and the
+    Pushover keeps none (a sensor that only sends text never holds bufsize bytes)."""
+    po = Pushover(TOKEN, USER, bufsize=4096)
+    for message in ("hi", "x" * 1024):
+        form = po.form(message)
+        assert len(form._buf) == min(4096, form.length + 256)
+    assert po._spare is None and po._lent is None
+    with pytest.raises(FieldError):  # a bad attachment still makes the buffer first, once
+        po.form("hi", attachment=b"not an image")
+    assert len(po._lent) == 4096
 
 
 @pytest.mark.parametrize("attach", [False, True])

@@ -62,11 +62,12 @@ class Pushover:
         self.transport = transport
         self.bufsize = bufsize
         self.timeout = timeout
-        # the body buffer, made once while the heap is least cut up and lent to one form at a
-        # time (a board that sends for months asks for no new block of bufsize per message)
+        # the one bufsize buffer, made by the first send with an attachment (before it loads
+        # the attachment path, while the heap is least cut up) and then lent to one form at a
+        # time: a board that sends photos for months asks for no new block of bufsize. Until
+        # then a text form has its own, no larger than its body: a sensor that only sends
+        # text never holds bufsize bytes
         self._spare = self._lent = None
-        if isinstance(bufsize, int) and bufsize >= 64:
-            self._spare = self._lent = bytearray(bufsize)
 
     def __repr__(self):
         return "<Pushover " + self.api_url + ">"
@@ -81,6 +82,11 @@ class Pushover:
 
     def form(self, message, user=None, boundary=None, **fields):
         """Check a message and build its body, without any network I/O."""
+        size = self.bufsize
+        if (self._lent is None and isinstance(size, int) and size >= 64
+                and (fields.get("attachment") is not None
+                     or fields.get("attachment_base64") is not None)):
+            self._spare = self._lent = bytearray(size)
         user, pairs, attachment = self.check(message, user, **fields)
         if self._e2e is not None:  # after check(): the limits apply to the plaintext
             pairs = self._e2e.encrypt_pairs(pairs)
