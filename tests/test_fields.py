@@ -182,7 +182,7 @@ def test_attachment_size_limit_from_stat(po, tmp_path):
     limit = attach.MAX_ATTACHMENT
     assert limit == 5 * 1024 * 1024
     form = po.form("hi", attachment=sparse_file(tmp_path, limit))
-    assert form.attachment[1].size == limit
+    assert form.attachment[3] == limit
     err = refused(po, "attachment", attachment=sparse_file(tmp_path, limit + 1))
     assert err.limit == limit and err.size == limit + 1
 
@@ -200,7 +200,7 @@ def test_attachment_from_stream(po):
     stream = io.BytesIO(b"junk" + JPEG)
     stream.read(4)  # the image starts at the stream's current position
     form = po.form("hi", attachment=stream)
-    assert form.attachment[1].size == len(JPEG) and form.attachment[2] == "image/jpeg"
+    assert form.attachment[3] == len(JPEG) and form.attachment[2] == "image/jpeg"
     assert stream.tell() == 4, "sniffing the type must rewind the stream"
 
 
@@ -217,7 +217,7 @@ def test_unseekable_stream_needs_size_and_type(po):
     refused(po, "attachment_type", attachment=OneWayStream(JPEG), attachment_size=len(JPEG))
     form = po.form("hi", attachment=OneWayStream(JPEG), attachment_size=len(JPEG),
                    attachment_type="image/jpeg")
-    assert form.attachment[1].size == len(JPEG)
+    assert form.attachment[3] == len(JPEG)
 
 
 @pytest.mark.parametrize("head,mime", [

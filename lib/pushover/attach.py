@@ -1,6 +1,12 @@
-"""The attachment path, loaded only by a send that has one: where the bytes come from
-(Source: a file path or a bytes-like object; a stream's is streams.StreamSource), what image
-they are, and the multipart/form-data body that carries them.
+"""The attachment path, loaded only by a send that has one: where the bytes come from (a file
+path or a bytes-like object here; a stream in streams.py), what image they are, and the
+multipart/form-data body that carries them.
+
+An attachment is the tuple check() makes: (field, obj, MIME type, size, name, start). `field`
+is "attachment" (a binary part) or "attachment_base64" (a Base64 text part); `start` is where
+a stream's bytes begin (None: a stream that cannot seek, so it cannot be sent twice), 0 for a
+path or a buffer. Plain values rather than a class of sources: on the board each class and
+method of a module loaded from .mpy costs heap on top of its bytecode.
 
 Its error texts are numbers into texts.py (loaded when one is raised). Every length is
 computed, never measured by building: os.stat() of a path, len() of a buffer, the declared
@@ -23,6 +29,7 @@ _FIELDS = ("attachment", "attachment_base64", "attachment_type", "attachment_nam
            "attachment_size")
 # the fixed text of a part head around its name: --B\r\n + _DISPOSITION + name + '"' ...
 _DISPOSITION = '\r\nContent-Disposition: form-data; name="'
+_BUFFERS = (bytes, bytearray, memoryview)
 
 
 def _is_word(c):
@@ -38,9 +45,8 @@ def safe_filename(name):
 
 
 def check(fields):
-    """The attachment fields of a message's `fields` -> None, or (field name, Source, MIME
-    type); the field is "attachment" (a binary part) or "attachment_base64" (a Base64 text
-    part). Raises FieldError, before any I/O."""
+    """The attachment fields of a message's `fields` -> None, or the attachment tuple (see
+    the module docstring). Raises FieldError, before any I/O."""
     for name in fields:
         if name.startswith("attachment") and name not in _FIELDS:
             raise FieldError(name, 17)  # texts.py: is not a message field of the API
@@ -64,96 +70,73 @@ def check(fields):
 
         check_text("attachment_name", name, _MAX_NAME)
     obj = binary if b64 is None else b64
-    if isinstance(obj, (str, bytes, bytearray, memoryview)):
-        source = Source(field, obj, get("attachment_size"), name)
+    given = get("attachment_size")
+    start = 0
+    if isinstance(obj, str):
+        try:
+            st = os.stat(obj)
+        except OSError:
+            raise FieldError(field, 25, what=obj) from None
+        if st[0] & _IS_DIR:
+            raise FieldError(field, 26, what=obj)
+        size = st[6]
+        if name is None:
+            name = obj.rsplit("/", 1)[-1]
+    elif isinstance(obj, _BUFFERS):
+        # len() of a view of wider items counts items, not bytes (seen where memoryview
+        # has itemsize, as on CPython; MicroPython's has none, and frames are bytes there)
+        if getattr(obj, "itemsize", 1) != 1:
+            raise FieldError(field, 27)
+        size = len(obj)
     elif hasattr(obj, "readinto") or hasattr(obj, "read"):
-        from .streams import StreamSource
+        from .streams import stream_size
 
-        source = StreamSource(field, obj, get("attachment_size"), name)
+        size, start = stream_size(field, obj, given)
     else:
         raise FieldError(field, 29)
-    if source.size > MAX_ATTACHMENT:
-        raise FieldError(field, 24, MAX_ATTACHMENT, source.size)
+    if given is not None and given != size:
+        raise FieldError("attachment_size", 30, size, given)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise FieldError("attachment_size", 31)
+    if size > MAX_ATTACHMENT:
+        raise FieldError(field, 24, MAX_ATTACHMENT, size)
     if mime is None:
-        mime = source.sniff()
+        mime = sniff(field, obj, start)
     # a MIME type such as image/jpeg: one '/', no spaces, quotes or line breaks
     main, _, sub = mime.partition("/") if isinstance(mime, str) else ("", "", "")
     if not (main and sub and len(mime) <= 100 and all(_is_word(c) or c in "/.+" for c in mime)):
         raise FieldError("attachment_type", 20)
-    return field, source, mime
+    return field, obj, mime, size, name, start
 
 
-class Source:
-    """Where attachment bytes come from: a file path or a bytes-like object (a stream is a
-    streams.StreamSource, loaded only when one is given). The size is known without reading:
-    os.stat() for a path, len() for a buffer."""
+def sniff(field, obj, start):
+    """The image type told by the first 12 bytes: JPEG, PNG, GIF, BMP or WebP."""
+    if isinstance(obj, str):
+        with open(obj, "rb") as f:
+            head = f.read(12)
+    elif isinstance(obj, _BUFFERS):
+        head = bytes(memoryview(obj)[:12])
+    else:
+        from .streams import stream_head
 
-    restartable = True  # the same bytes can be read again for a resend
-    start = None
-
-    def __init__(self, field, obj, size=None, name=None):
-        self.field = field
-        self.obj = obj
-        if isinstance(obj, str):
-            try:
-                st = os.stat(obj)
-            except OSError:
-                raise FieldError(field, 25, what=obj) from None
-            if st[0] & _IS_DIR:
-                raise FieldError(field, 26, what=obj)
-            self.size = st[6]
-            if name is None:
-                name = obj.rsplit("/", 1)[-1]
-        else:
-            # len() of a view of wider items counts items, not bytes (seen where memoryview
-            # has itemsize, as on CPython; MicroPython's has none, and frames are bytes there)
-            if getattr(obj, "itemsize", 1) != 1:
-                raise FieldError(field, 27)
-            self.size = len(obj)
-        self.name = name
-        self.check_size(size)
-
-    def check_size(self, size):
-        if size is not None and size != self.size:
-            raise FieldError("attachment_size", 30, self.size, size)
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
-            raise FieldError("attachment_size", 31)
-
-    def head(self):
-        """The first 12 bytes, to tell the image type."""
-        if isinstance(self.obj, str):
-            with open(self.obj, "rb") as f:
-                return f.read(12)
-        return bytes(memoryview(self.obj)[:12])
-
-    def sniff(self):
-        """The image type told by the first bytes: JPEG, PNG, GIF, BMP or WebP."""
-        head = self.head() or b""
-        if head[:3] == b"\xff\xd8\xff":
-            return "image/jpeg"
-        if head[:8] == b"\x89PNG\r\n\x1a\n":
-            return "image/png"
-        if head[:6] in (b"GIF87a", b"GIF89a"):
-            return "image/gif"
-        if head[:2] == b"BM":
-            return "image/bmp"
-        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-            return "image/webp"
-        raise FieldError(self.field, 33)
-
-    def open(self):
-        """A reader with readinto() and close(), positioned at the first byte."""
-        if isinstance(self.obj, str):
-            return open(self.obj, "rb")
-        from .streams import MemReader  # a buffer sent as Base64
-
-        return MemReader(self.obj)
+        head = stream_head(obj, start)
+    head = head or b""
+    if head[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:2] == b"BM":
+        return "image/bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    raise FieldError(field, 33)
 
 
 class Multipart(Form):
     """Text fields plus one attachment as multipart/form-data with a random boundary (or the
-    one given, for reproducible tests). `attachment` is (field, Source, MIME type), as made by
-    check()."""
+    one given, for reproducible tests). `attachment` is the tuple check() makes."""
 
     def __init__(self, pairs, attachment, bufsize=1024, boundary=None, spare=None):
         b = boundary
@@ -174,8 +157,8 @@ class Multipart(Form):
         self.attachment = attachment
         self.boundary = b
         self.content_type = "multipart/form-data; boundary=" + b
-        field, source, mime = attachment
-        self.restartable = source.restartable
+        field, obj, mime, size, name, start = attachment
+        self.restartable = start is not None
         # made once, kept for the send: what opens every part head (--B and the disposition
         # up to the name) and what follows the attachment part's name
         self._open = ("--%s%s" % (b, _DISPOSITION)).encode()
@@ -183,7 +166,7 @@ class Multipart(Form):
             sub = mime[6:] if mime.startswith("image/") else ""
             ext = ("jpg" if sub == "jpeg" else
                    sub if sub in ("png", "gif", "webp", "bmp") else "bin")
-            name = safe_filename(source.name or "image." + ext)
+            name = safe_filename(name or "image." + ext)
             self._after = ('; filename="%s"\r\nContent-Type: %s' % (name, mime)).encode()
         else:
             self._after = b""
@@ -194,10 +177,10 @@ class Multipart(Form):
         for name, value in pairs:
             n += head + len(name) + len(value.encode()) + 2
         if field == "attachment":
-            n += head + len(field) + len(self._after) + source.size
+            n += head + len(field) + len(self._after) + size
         else:
             n += (head + len("attachment_type") + len(mime) + 2 + head + len(field)
-                  + (source.size + 2) // 3 * 4)
+                  + (size + 2) // 3 * 4)
         self.length = n + 2 + 2 + len(b) + 4
         self._buffer(bufsize, spare)
 
@@ -207,68 +190,74 @@ class Multipart(Form):
         pieces = []
         for name, value in self.pairs:
             pieces += (op, name.encode(), b'"\r\n\r\n', value.encode(), b"\r\n")
-        field, source, mime = self.attachment
+        field, obj, mime, size, _, start = self.attachment
         if field == "attachment_base64":
             pieces += (op, b'attachment_type"\r\n\r\n', mime.encode(), b"\r\n")
         pieces += (op, field.encode(), b'"', self._after, b"\r\n\r\n")
         yield from self._put(*pieces)
         del pieces
-        obj = source.obj
-        if field == "attachment" and isinstance(obj, (bytes, bytearray, memoryview)):
+        if field == "attachment" and isinstance(obj, _BUFFERS):
             # a buffer already in RAM (a camera frame) goes out as it is: no copy, and one
             # memoryview for the whole attachment rather than one per chunk
             if self._n:
                 yield self._mv[: self._n]
                 self._n = 0
             data = memoryview(obj)
-            if len(data) < source.size:
-                raise self._shrank(source, source.size - len(data))
-            if source.size:
-                yield data if len(data) == source.size else data[: source.size]
+            if len(data) < size:
+                raise shrank(field, size, size - len(data))
+            if size:
+                yield data if len(data) == size else data[:size]
         else:
-            reader = source.open()
+            if isinstance(obj, str):
+                reader = open(obj, "rb")
+            else:  # a stream, or a buffer sent as Base64
+                from .streams import reader_of
+
+                reader = reader_of(obj, start)
             try:
                 if field == "attachment":
-                    yield from self._put_source(reader, source)
+                    yield from self._put_from(reader, field, size)
                 else:
                     from .streams import put_base64
 
-                    yield from put_base64(self, reader, source)
+                    yield from put_base64(self, reader, field, size)
             finally:
                 if reader is not obj:
                     reader.close()
         yield from self._put(b"\r\n", self._open[:-len(_DISPOSITION)], b"--\r\n")
 
-    def _shrank(self, source, remaining):
-        return FieldError(source.field, 37, source.size, source.size - remaining)
-
-    def _put_source(self, reader, source):
+    def _put_from(self, reader, field, size):
         buf = self._buf
         mv = self._mv
-        size = len(buf)
+        full = len(buf)
         readinto = reader.readinto
         n = self._n
-        remaining = source.size
+        remaining = size
         if n == 0:
             # steady state: whole buffers, refilled in place, no allocation
-            while remaining >= size:
+            while remaining >= full:
                 got = readinto(buf)
-                if got != size:
+                if got != full:
                     n = got or 0
                     remaining -= n
                     if not got:
-                        raise self._shrank(source, remaining)
+                        raise shrank(field, size, remaining)
                     break
-                remaining -= size
+                remaining -= full
                 yield mv
         while remaining:
-            want = min(size - n, remaining)
-            got = readinto(buf) if want == size else readinto(mv[n : n + want])
+            want = min(full - n, remaining)
+            got = readinto(buf) if want == full else readinto(mv[n : n + want])
             if not got:
-                raise self._shrank(source, remaining)
+                raise shrank(field, size, remaining)
             n += got
             remaining -= got
-            if n == size:
+            if n == full:
                 yield mv
                 n = 0
         self._n = n
+
+
+def shrank(field, size, remaining):
+    """The error of a source that ended `remaining` bytes before its size."""
+    return FieldError(field, 37, size, size - remaining)

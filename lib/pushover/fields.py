@@ -100,7 +100,7 @@ def check_int(field, value, low=None, high=None):
 def check(message, fields):
     """Message and keyword fields -> (pairs, attachment); see the module docstring.
 
-    `attachment` is None or (field name, Source, MIME type), from attach.check(). The fields
+    `attachment` is None or the tuple attach.check() makes (see attach.py). The fields
     most sends do not carry are checked by options.py, loaded only when one is given.
     """
     get = fields.get

@@ -2,53 +2,50 @@
 camera driver's reader), a buffer or a stream sent as Base64 (attachment_base64), and a stream
 that has read(n) but no readinto()."""
 
-from .attach import Source
 from .errors import FieldError
 
 
-class StreamSource(Source):
-    """An object with readinto() or read(n). Its size is the `size` given or, when it can
-    seek, its end minus its current position; then a resend starts from that position again
-    (`restartable`) and the image type can be sniffed."""
+def stream_size(field, obj, size=None):
+    """-> (size, start) of a stream, an object with readinto() or read(n): the `size` given
+    or, when it can seek, its end minus its current position `start`; then a resend starts
+    from that position again and the image type can be sniffed. A stream that cannot seek
+    has start None."""
+    try:
+        start = obj.tell()
+        end = obj.seek(0, 2)
+        obj.seek(start)
+    except (AttributeError, OSError, ValueError):
+        start = end = None
+    if size is None:
+        if end is None:
+            raise FieldError(field, 28)
+        size = end - start
+    return size, start
 
-    def __init__(self, field, obj, size=None, name=None):
-        self.field = field
-        self.obj = obj
-        self.name = name
-        try:
-            self.start = obj.tell()
-            end = obj.seek(0, 2)
-            obj.seek(self.start)
-        except (AttributeError, OSError, ValueError):
-            self.start = None
-            end = None
-        if size is None:
-            if end is None:
-                raise FieldError(field, 28)
-            size = end - self.start
-        self.size = size
-        self.check_size(size)
-        self.restartable = self.start is not None
 
-    def head(self):
-        obj = self.obj
-        if self.start is None:
-            raise FieldError("attachment_type", 32)
-        if hasattr(obj, "read"):
-            head = obj.read(12)
-        else:
-            head = bytearray(12)
-            head = head[: obj.readinto(head) or 0]
-        obj.seek(self.start)
-        return head
+def stream_head(obj, start):
+    """The first 12 bytes of a stream that can seek, which is left where it was."""
+    if start is None:
+        raise FieldError("attachment_type", 32)
+    if hasattr(obj, "read"):
+        head = obj.read(12)
+    else:
+        head = bytearray(12)
+        head = head[: obj.readinto(head) or 0]
+    obj.seek(start)
+    return head
 
-    def open(self):
-        obj = self.obj
-        if self.start is not None:
-            obj.seek(self.start)  # a resend starts from the beginning again
-        if hasattr(obj, "readinto"):
-            return obj
-        return ReadAdapter(obj)
+
+def reader_of(obj, start):
+    """A reader with readinto() and close(), at the first byte: a buffer (sent as Base64) read
+    through a MemReader, a stream from `start` again (a resend starts from the beginning)."""
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return MemReader(obj)
+    if start is not None:
+        obj.seek(start)
+    if hasattr(obj, "readinto"):
+        return obj
+    return ReadAdapter(obj)
 
 
 class MemReader:
@@ -85,22 +82,26 @@ class ReadAdapter:
         pass
 
 
-def put_base64(form, reader, source):
+def put_base64(form, reader, field, size):
+    """The attachment of `size` bytes from `reader` as Base64, through the form's buffer: a
+    whole multiple of 3 bytes each time, so there is no padding mid-stream."""
     from binascii import b2a_base64
+
+    from .attach import shrank
 
     if form._n:
         yield form._mv[: form._n]
         form._n = 0
     mv = form._mv
     raw_size = len(mv) // 4 * 3
-    remaining = source.size
+    remaining = size
     while remaining:
         want = min(raw_size, remaining)
         got = 0
-        while got < want:  # a whole multiple of 3, so no padding mid-stream
+        while got < want:
             k = reader.readinto(mv[got:want])
             if not k:
-                raise form._shrank(source, remaining - got)
+                raise shrank(field, size, remaining - got)
             got += k
         remaining -= got
         yield b2a_base64(mv[:got], newline=False)
