@@ -63,7 +63,7 @@ bench: $(STAMP)
 	$(PY) tools/bench_aio.py
 
 # the same figures on a 32-bit native MicroPython core with a working collector, the package
-# also frozen in (tools/nativecore: fetches MicroPython 1.19's core source with pip; needs gcc
+# also frozen in (tools/nativecore: fetches MicroPython 1.23's core source with pip; needs gcc
 # with 32-bit support, Debian's gcc-multilib); fails on that core's bounds. Not in `make test`
 NATIVE = build/nativecore
 bench-native: $(STAMP)

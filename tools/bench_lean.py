@@ -68,7 +68,7 @@ BOUNDS = {
 }
 
 
-# bounds for the native 32-bit core (tools/nativecore: MicroPython 1.19's core and collector,
+# bounds for the native 32-bit core (tools/nativecore: MicroPython 1.23's core and collector,
 # `make bench-native`), where a working collector makes the smallest heaps collected peaks
 NATIVE_BOUNDS = {
     "keeps": 9 * 1024,  # .mpy

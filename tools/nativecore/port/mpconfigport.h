@@ -22,21 +22,22 @@
 #define MICROPY_PY_BUILTINS_HELP (0)
 #define MICROPY_PY_SYS_EXIT (1)
 #define MICROPY_PY_SYS_PLATFORM "native32"
-#define MICROPY_PY_UOS (0)
+// no extmod in this source: os is main.c's, json and binascii are Python (pylib/)
+#define MICROPY_PY_OS (0)
+#define MICROPY_PY_TIME (0)
+#define MICROPY_PY_JSON (0)
+#define MICROPY_PY_BINASCII (0)
+#define MICROPY_PY_UCTYPES (0)
 #define MICROPY_PY_THREAD (0)
 #define MICROPY_ENABLE_SCHEDULER (0)
 #define MICROPY_ALLOC_PATH_MAX (260)
 #define MICROPY_USE_INTERNAL_PRINTF (0)
 #define MICROPY_PY_MICROPYTHON_MEM_INFO (1)
 #define MICROPY_EMIT_X86 (0)
-#define MICROPY_MODULE_WEAK_LINKS (0)
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (0)
 #define MICROPY_KBD_EXCEPTION (0)
-#define MICROPY_PY_UTIME_MP_HAL (0)
-#define MICROPY_PY_UCTYPES (0)
-// the library, the stand-in of requests and json/binascii frozen in (tools/nativecore/build.py)
-#define MICROPY_MODULE_FROZEN_MPY (1)
-#define MICROPY_QSTR_EXTRA_POOL (mp_qstr_frozen_const_pool)
+// the library, the stand-in of requests and json/binascii are frozen in: py/mkrules.mk turns
+// on frozen modules when FROZEN_MANIFEST is given (tools/nativecore/build.py always gives one)
 
 typedef int mp_int_t;
 typedef unsigned int mp_uint_t;
