@@ -83,38 +83,27 @@ def read_body(raw, headers, cap=REPLY_CAP, dechunk=None):
     return body
 
 
-def firmware_requests():
-    """The firmware's HTTP client: `requests` (its name in micropython-lib and on the unix
-    port), else the `urequests` alias of older firmware."""
-    try:
-        import requests
-
-        return requests
-    except ImportError:
-        pass
-    try:
-        import urequests
-
-        return urequests
-    except ImportError:
-        raise PushoverError("no requests module: mip install requests, or pass "
-                            "transport=SocketTransport()") from None
-
-
-def _collect():
-    import gc
-
-    gc.collect()
-
-
 class UrequestsTransport:
     """Sends through the firmware's `requests` (or an object with the same `request()`),
     found when the transport is made: `requests` first, then `urequests`."""
 
     def __init__(self, module=None, reply_cap=REPLY_CAP, collect=None):
-        self.module = module or firmware_requests()
+        if module is None:  # `requests`, its name in micropython-lib and on the unix port
+            try:
+                import requests as module
+            except ImportError:
+                try:
+                    import urequests as module  # the alias older firmware has
+                except ImportError:
+                    raise PushoverError("no requests module: mip install requests, or pass "
+                                        "transport=SocketTransport()") from None
+        self.module = module
         self.reply_cap = reply_cap
-        self.collect = _collect if collect is None else collect
+        if collect is None:
+            import gc
+
+            collect = gc.collect
+        self.collect = collect
 
     def _body(self, chunks, state):
         """The body handed to requests: the form's chunks, counting in state[0] the bytes that
