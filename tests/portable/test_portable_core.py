@@ -467,3 +467,11 @@ def test_the_errors_of_a_failed_request_are_reached_by_name_in_both_modules():
     from pushover import chunked
 
     assert chunked.dechunk is pushover.chunked.dechunk
+
+
+def test_the_reply_header_lengths_are_those_of_the_wanted_names():
+    """http skips a reply header on the length of its name: the lengths written out there
+    must be those of the names it keeps, and of Location (which ends the request)."""
+    from pushover import http
+
+    assert sorted(http._NAME_LENGTHS) == sorted({len(n) for n in http._WANTED + ("location",)})
