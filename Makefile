@@ -69,7 +69,7 @@ NATIVE = build/nativecore
 bench-native: $(STAMP)
 	$(PY) tools/nativecore/build.py
 	$(PY) tools/bench_lean.py --micropython $(NATIVE)/micropython32 --mpy-cross \
-		$(NATIVE)/mpy-cross --requests $(NATIVE)/fw --frozen --native-bounds
+		$(NATIVE)/mpy-cross --requests $(NATIVE)/fw --frozen --native-bounds --step 64
 
 # lib/ and examples/ against the ESP32 firmware's stubs (also part of `make test`)
 typecheck: $(STAMP)

