@@ -94,7 +94,8 @@ class Pushover:
         spare = self._spare
         self._spare = None  # lent: a second form made before this one is sent gets its own
         if attachment is None:
-            return Form(pairs, self.bufsize, spare)
+            # a transport that sends no request head through the body's buffer says so
+            return Form(pairs, self.bufsize, spare, getattr(self.transport, "head_room", None))
         from .attach import Multipart
 
         return Multipart(pairs, attachment, self.bufsize, boundary, spare)

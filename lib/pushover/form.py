@@ -27,7 +27,7 @@ class Form:
     content_type = "application/x-www-form-urlencoded"
     restartable = True  # chunks() can produce the body again (for a resend)
 
-    def __init__(self, pairs, bufsize=1024, spare=None):
+    def __init__(self, pairs, bufsize=1024, spare=None, room=None):
         self.pairs = pairs
         n = len(pairs) - 1
         for name, value in pairs:
@@ -35,15 +35,17 @@ class Form:
             for b in value.encode():
                 n += 1 if _safe(b) else 3
         self.length = n
-        self._buffer(bufsize, spare)
+        self._buffer(bufsize, spare, room)
 
-    def _buffer(self, bufsize, spare=None):
+    def _buffer(self, bufsize, spare=None, room=None):
         """The one buffer: `spare` (a bytearray the Pushover made once, lent for this body),
-        else one no larger than the body plus room for a request head (the socket transports
-        send theirs through it), so that a short message does not hold a whole bufsize."""
+        else one no larger than the body plus `room` for a request head (default 256: the
+        socket transports send theirs through it; the requests transport, which does not,
+        says 0), so that a short message does not hold a whole bufsize."""
         if bufsize < _MIN_BUF:
             raise FieldError("bufsize", 8, _MIN_BUF, bufsize)  # texts.py: at least 64
-        self._buf = spare or bytearray(min(bufsize, self.length + _HEAD_ROOM))
+        room = _HEAD_ROOM if room is None else room
+        self._buf = spare or bytearray(max(1, min(bufsize, self.length + room)))
         self._mv = memoryview(self._buf)
         self._n = 0
 

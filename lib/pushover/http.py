@@ -89,6 +89,8 @@ class UrequestsTransport:
     """Sends through the firmware's `requests` (or an object with the same `request()`),
     found when the transport is made: `requests` first, then `urequests`."""
 
+    head_room = 0  # requests writes the request head itself: a form's buffer needs no room
+
     def __init__(self, module=None, reply_cap=REPLY_CAP, collect=None):
         if module is None:  # `requests`, its name in micropython-lib and on the unix port
             try:
