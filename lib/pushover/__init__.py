@@ -8,31 +8,20 @@ Receipts, glances, validation, the queue and retries live in their own modules, 
 when used, so that `import pushover` stays small.
 """
 
-from .errors import _FAILURES, FieldError, PushoverError  # noqa: F401
+from .errors import (  # noqa: F401
+    FieldError,
+    PushoverError,
+    QuotaError,
+    RejectedError,
+    TemporaryError,
+    UnknownOutcomeError,
+)
 from .fields import check, check_key, check_users
 from .form import Form
 from .http import Result, UrequestsTransport, parse_reply  # noqa: F401
 
 API_URL = "https://api.pushover.net/1"
 __version__ = "0.1.0"
-
-
-def __getattr__(name):
-    """pushover.TemporaryError and the other errors of a failed request (errors.py), and a
-    submodule not yet loaded (`from pushover import aio`), on first use. MicroPython asks this
-    before it looks for a submodule itself, so both are answered here."""
-    if name in _FAILURES:
-        return getattr(__getattr__("failures"), name)
-    if name.startswith("__"):
-        raise AttributeError(name)
-    try:
-        __import__(__name__ + "." + name)
-    except ImportError as e:
-        if "." + name + "'" not in str(e):
-            raise  # the submodule exists, but something it imports does not
-        # MicroPython raises this from `from pushover import nope` too, not an ImportError
-        raise AttributeError("pushover has no name or module " + name) from None
-    return globals()[name]
 
 
 class Pushover:

@@ -20,6 +20,7 @@ is plain code below, which runs without asyncio.
 from micropython import const
 
 from .compat import ticks_diff, ticks_ms
+from .errors import UnknownOutcomeError
 from .http import REPLY_CAP, _int_or_none, parse_reply, read_body, scrub
 from .sock import (
     _classify,
@@ -162,8 +163,6 @@ class Reply:
 
     def _broken(self, e):
         if 200 <= self.status < 300:
-            from .failures import UnknownOutcomeError  # loaded by the failure
-
             raise UnknownOutcomeError("accepted, but the reply could not be read: "
                                       + scrub(e, self.secrets))
         self.body = b""

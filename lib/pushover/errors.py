@@ -1,11 +1,5 @@
 """Every error the library raises, and whether a retry can help.
 
-The two a send can raise before any I/O (PushoverError, the base, and FieldError) are here.
-Those that only a failed request raises (RejectedError, QuotaError, TemporaryError,
-UnknownOutcomeError, TLSError) are made in failures.py, loaded on the first use of one: they
-are reached here and in `pushover` by name all the same, so `import pushover` does not hold
-five classes a sensor that never fails never uses.
-
 All derive from PushoverError. It derives from ValueError because MicroPython lets an exception
 class have only one built-in base: this is the one way for "every error shares one base" and
 "validation errors are ValueErrors" to both hold on the board and on the host.
@@ -39,13 +33,36 @@ class FieldError(PushoverError):
         self.size = size
 
 
-_FAILURES = ("RejectedError", "QuotaError", "TemporaryError", "UnknownOutcomeError", "TLSError")
+class RejectedError(PushoverError):
+    """The server refused the request (4xx or status != 1): resending it unchanged cannot help.
+    `errors` (the server's texts), `fields` (field -> what was wrong), `request` (its id)."""
+
+    errors = []
+    fields = {}
+    request = None
 
 
-def __getattr__(name):
-    # pushover.errors.TemporaryError and the rest, loaded with failures.py on first use
-    if name in _FAILURES:
-        from . import failures
+class QuotaError(PushoverError):
+    """HTTP 429: the monthly quota is spent. `reset` is the Unix time it renews (or None)."""
 
-        return getattr(failures, name)
-    raise AttributeError(name)
+    retry = True
+    reset = None
+
+
+class TemporaryError(PushoverError):
+    """5xx, a refused or dropped connection before the body was sent: resend after 5 s."""
+
+    retry = True
+    retry_after = 5
+
+
+class UnknownOutcomeError(PushoverError):
+    """The whole body went out but no usable reply came back: it may have been delivered."""
+
+    retry = None
+    retry_after = 5
+
+
+class TLSError(PushoverError):
+    """The server's certificate could not be verified (or the clock is unset): resending to
+    the same server cannot help until the trust roots, the host name or the clock are fixed."""

@@ -11,7 +11,7 @@ import json
 
 from micropython import const
 
-from .errors import PushoverError
+from .errors import PushoverError, UnknownOutcomeError
 
 REPLY_CAP = const(4096)
 _EIO = const(5)
@@ -166,8 +166,6 @@ class UrequestsTransport:
                                   and hasattr(raw, "readline"))
             except Exception as e:  # a broken reply: after a 2xx, the outcome is unknown
                 if 200 <= status < 300:
-                    from .failures import UnknownOutcomeError
-
                     raise UnknownOutcomeError("accepted, but the reply could not be read: "
                                               + scrub(e, secrets)) from None
                 reply = b""

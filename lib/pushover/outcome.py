@@ -10,8 +10,14 @@ much of the body went out (classify), or a reply that is not a success (refused)
 
 from micropython import const
 
-from .errors import PushoverError
-from .failures import QuotaError, RejectedError, TemporaryError, TLSError, UnknownOutcomeError
+from .errors import (
+    PushoverError,
+    QuotaError,
+    RejectedError,
+    TemporaryError,
+    TLSError,
+    UnknownOutcomeError,
+)
 from .http import REDIRECT, _int_or_none, scrub
 
 _CONN_EOF = const(-0x7280)  # MBEDTLS_ERR_SSL_CONN_EOF

@@ -27,7 +27,7 @@ import os
 
 from micropython import const
 
-from .errors import FieldError, PushoverError
+from .errors import FieldError, PushoverError, RejectedError, UnknownOutcomeError
 
 _COMPACT_BYTES = const(8192)
 
@@ -319,10 +319,7 @@ class Queue:
             if outcome is None:
                 self._append(["D", rid])
                 sent += 1
-                continue
-            from .failures import RejectedError, UnknownOutcomeError  # loaded by the failure
-
-            if isinstance(outcome, (RejectedError, FieldError)):
+            elif isinstance(outcome, (RejectedError, FieldError)):
                 self._append(["X", rid, str(outcome)])
                 aside += 1
             elif isinstance(outcome, UnknownOutcomeError):

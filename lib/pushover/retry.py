@@ -17,7 +17,7 @@ import time
 from micropython import const
 
 from .compat import ticks_diff, ticks_ms
-from .errors import PushoverError
+from .errors import PushoverError, QuotaError, TemporaryError, UnknownOutcomeError
 
 _MIN_DELAY = const(5)
 
@@ -50,9 +50,6 @@ def start(po, message, attempts, max_delay, on_unknown, clock, fields):
 def wait_after(error, form, on_unknown, waits, elapsed, deadline):
     """The seconds to wait before resending after `error`, by the rules above; raises
     `error` when it must not (or can no longer) be resent."""
-    # loaded by the failure itself, unless it is a FieldError: nothing here until one fails
-    from .failures import QuotaError, TemporaryError, UnknownOutcomeError
-
     if isinstance(error, UnknownOutcomeError):
         if on_unknown == "raise" or not form.restartable:
             raise error

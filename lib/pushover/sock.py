@@ -13,6 +13,7 @@ says what to do.
 
 from micropython import const
 
+from .errors import TemporaryError, TLSError, UnknownOutcomeError
 from .http import REPLY_CAP, _int_or_none, read_body, scrub
 
 _MAX_HEADERS = const(40)
@@ -47,8 +48,6 @@ def ensure_clock():
     except Exception:  # no ntptime, no network, no answer: said below
         pass
     if not clock_is_set():
-        from .failures import TLSError  # loaded by the failure
-
         raise TLSError("the board's clock is not set, so certificates cannot be checked: "
                        "connect to Wi-Fi and call ntptime.settime() before a verified send")
 
@@ -137,8 +136,6 @@ def check_replay(form):
     """Before a request goes again on a new connection, because the kept-alive one broke
     before it got through: a TemporaryError if its attachment stream cannot be replayed."""
     if form is not None and not form.restartable:
-        from .failures import TemporaryError  # loaded by the failure
-
         raise TemporaryError("the kept-alive connection broke before the request was sent "
                              "and the attachment stream cannot be replayed")
 
@@ -148,8 +145,6 @@ def _split_url(url):
     hostport, _, path = rest.partition("/")
     host, _, port = hostport.partition(":")
     if scheme not in ("http", "https") or not host:
-        from .failures import TemporaryError  # loaded by the failure
-
         raise TemporaryError("unsupported URL: " + scheme)
     return scheme == "https", host, int(port) if port else (443 if scheme == "https" else 80), \
         "/" + path
@@ -298,8 +293,6 @@ class SocketTransport:
             body = read_body(stream, headers, self.reply_cap)
         except ValueError as e:
             if 200 <= status < 300:
-                from .failures import UnknownOutcomeError  # loaded by the failure
-
                 raise UnknownOutcomeError("accepted, but the reply could not be read: "
                                           + scrub(e, secrets)) from None
             body = b""

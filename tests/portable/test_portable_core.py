@@ -451,24 +451,6 @@ def test_stream_sources_give_the_body_of_the_bytes():
                 assert body(form) == want
 
 
-def test_the_errors_of_a_failed_request_are_reached_by_name_in_both_modules():
-    """They are made in pushover.failures, on first use (a text send does not load it), and
-    reached as pushover.X and pushover.errors.X alike; a submodule is still imported by name
-    (MicroPython asks the package's __getattr__ first)."""
-    import pushover
-    import pushover.errors as errors
-
-    for name in ("RejectedError", "QuotaError", "TemporaryError", "UnknownOutcomeError",
-                 "TLSError"):
-        cls = getattr(pushover, name)
-        assert cls is getattr(errors, name)
-        assert issubclass(cls, pushover.PushoverError) and cls is not pushover.PushoverError
-    assert not hasattr(pushover, "NoSuchName") and not hasattr(errors, "NoSuchName")
-    from pushover import chunked
-
-    assert chunked.dechunk is pushover.chunked.dechunk
-
-
 def test_the_reply_header_lengths_are_those_of_the_wanted_names():
     """http skips a reply header on the length of its name: the lengths written out there
     must be those of the names it keeps, and of Location (which ends the request)."""
