@@ -358,3 +358,34 @@ def test_a_port_without_os_urandom_still_gets_a_random_boundary(monkeypatch):
     assert all(b.startswith("pushover") and len(b) > 24 for b in boundaries)
     form = po.form("hi", attachment=JPEG)
     assert len(body_of(form)) == form.length
+
+
+def test_no_heap_for_the_body_buffer_is_a_field_error_before_any_io(monkeypatch):
+    """Where the heap has no block of bufsize (a MemoryError from bytearray()), the send
+    raises a FieldError naming bufsize and the block, before the transport is called; the
+    Pushover keeps no buffer, and a text form, whose own buffer is small, still works.
+    (The WASI build cannot catch a failed allocation; on the native core the same send of a
+    400 KB file with bufsize 300000 on a 128 KB heap gives this FieldError.)"""
+    import pushover
+    import pushover.form
+
+    real = bytearray
+
+    def scarce(n=0):
+        if isinstance(n, int) and n >= 4096:
+            raise MemoryError
+        return real(n)
+
+    monkeypatch.setattr(pushover, "bytearray", scarce, raising=False)
+    monkeypatch.setattr(pushover.form, "bytearray", scarce, raising=False)
+
+    class NoIO:
+        def request(self, *args):
+            raise AssertionError("the transport was called")
+
+    po = Pushover(TOKEN, USER, bufsize=4096, transport=NoIO())
+    with pytest.raises(FieldError) as got:
+        po.send("Motion", attachment=JPEG + bytes(8192))
+    assert got.value.field == "bufsize" and "no free block of 4096 bytes" in str(got.value)
+    assert po._lent is None
+    assert len(po.form("Door open")._buf) < 4096

@@ -75,7 +75,10 @@ class Pushover:
         if (self._lent is None and isinstance(size, int) and size >= 64
                 and (fields.get("attachment") is not None
                      or fields.get("attachment_base64") is not None)):
-            self._spare = self._lent = bytearray(size)
+            try:
+                self._spare = self._lent = bytearray(size)
+            except MemoryError:  # the form asks for its own, and says so if it cannot have it
+                pass
         user, pairs, attachment = self.check(message, user, **fields)
         if self._e2e is not None:  # after check(): the limits apply to the plaintext
             pairs = self._e2e.encrypt_pairs(pairs)

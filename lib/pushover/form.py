@@ -45,7 +45,11 @@ class Form:
         if bufsize < _MIN_BUF:
             raise FieldError("bufsize", 8, _MIN_BUF, bufsize)  # texts.py: at least 64
         room = _HEAD_ROOM if room is None else room
-        self._buf = spare or bytearray(max(1, min(bufsize, self.length + room)))
+        size = max(1, min(bufsize, self.length + room))
+        try:
+            self._buf = spare or bytearray(size)
+        except MemoryError:  # before any I/O: a PushoverError that says which block
+            raise FieldError("bufsize", 38, size) from None  # texts.py: no free block
         self._mv = memoryview(self._buf)
         self._n = 0
 

@@ -41,6 +41,7 @@ _TEXTS = (
     "may hold only A-Z, a-z, 0-9, _ and -",
     "occurs in a field's value",
     "ended before its size of %s bytes",
+    "no free block of %s bytes for the body's buffer: free memory or give a smaller bufsize",
 )
 
 
