@@ -266,3 +266,41 @@ def test_long_pending_messages_do_not_rewrite_the_log_at_each_put(tmp_path):
         q.put("%02d " % n + "y" * 500)
         assert os.stat(path).st_ino == inode, "the log was rewritten at put %d" % n
     assert os.stat(path).st_size > 15_000
+
+
+@pytest.mark.parametrize("fails_at", ["write", "reply"])
+def test_the_socket_transport_closes_before_it_loads_what_a_failure_means(monkeypatch,
+                                                                          fails_at):
+    """outcome.py is loaded only when something fails; the socket transport closes the
+    connection first, so that the import does not compete with it for the heap."""
+    import sys
+
+    from pushover import Pushover, TemporaryError, UnknownOutcomeError
+    from pushover.sock import SocketTransport
+
+    monkeypatch.delitem(sys.modules, "pushover.outcome", raising=False)
+    seen = []
+
+    class Sock:
+        def write(self, data):
+            if fails_at == "write":
+                raise OSError(104)  # ECONNRESET
+            return len(data)
+
+        def readline(self):
+            raise OSError(104)
+
+        def read(self, n=-1):
+            raise OSError(104)
+
+        def close(self):
+            seen.append("pushover.outcome" in sys.modules)
+
+    po = Pushover("aToken0123456789abcdefghijKLMN", "uUser0123456789abcdefghijKLMNO",
+                  api_url="http://127.0.0.1:9/1",
+                  transport=SocketTransport(connect=lambda host, port, timeout: Sock()))
+    expected = TemporaryError if fails_at == "write" else UnknownOutcomeError
+    with pytest.raises(expected):
+        po.send("Door open")
+    assert seen and seen[0] is False, seen  # closed while outcome was not yet loaded
+    assert "pushover.outcome" in sys.modules  # and then loaded: the check above can fail

@@ -356,6 +356,7 @@ class Connection:
         except Exception as e:
             if reused and (form is None or self._sent < length) and _nothing_read(e):
                 raise _Stale() from None
+            self.close()  # before outcome.py loads: the connection's memory is free
             raise _classify(e, self._sent, length, secrets) from None
         reply = Reply(self.reply_cap, self.keepalive, secrets)
         try:
@@ -364,6 +365,7 @@ class Connection:
         except Exception as e:
             if reused and form is None and _nothing_read(e):
                 raise _Stale() from None  # a GET is safe to send again
+            self.close()  # before outcome.py loads: the connection's memory is free
             raise _classify(e, self._sent, length, secrets) from None
         if not reply.keep:
             self.close()

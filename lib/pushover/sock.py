@@ -258,12 +258,14 @@ class SocketTransport:
         except Exception as e:
             if reused and (form is None or sent < length) and _nothing_read(e):
                 raise _Stale() from None  # a reused connection the server had closed
+            self.close()  # before outcome.py loads: the connection's memory is free
             raise _classify(e, sent, length, secrets) from None
         try:
             return self._reply(stream, secrets)
         except Exception as e:
             if reused and form is None and _nothing_read(e):
                 raise _Stale() from None  # a GET is safe to send again
+            self.close()  # before outcome.py loads: the connection's memory is free
             raise _classify(e, sent, length, secrets) from None
 
     def _reply(self, stream, secrets):
