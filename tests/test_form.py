@@ -389,3 +389,22 @@ def test_no_heap_for_the_body_buffer_is_a_field_error_before_any_io(monkeypatch)
     assert got.value.field == "bufsize" and "no free block of 4096 bytes" in str(got.value)
     assert po._lent is None
     assert len(po.form("Door open")._buf) < 4096
+
+
+def test_a_random_boundary_found_in_a_value_is_made_again(monkeypatch):
+    """The boundary must not occur in any field: one that does (here the first one the
+    random source gives is in the message) is replaced by another before the form is made."""
+    import pushover.attach as attach
+
+    draws = [b"\x00" * 16, b"\x11" * 16]
+
+    class Os:
+        @staticmethod
+        def urandom(n):
+            return draws.pop(0)
+
+    monkeypatch.setattr(attach, "os", Os)
+    first = "pushover" + "00" * 16
+    form = Pushover(TOKEN, USER).form("a message that holds " + first, attachment=JPEG)
+    assert form.boundary == "pushover" + "11" * 16 and not draws
+    assert body_of(form).count(form.boundary.encode()) == 5  # 4 parts and the closing one

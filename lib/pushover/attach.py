@@ -102,9 +102,14 @@ def check(fields):
         raise FieldError(field, 24, MAX_ATTACHMENT, size)
     if mime is None:
         mime = sniff(field, obj, start)
-    # a MIME type such as image/jpeg: one '/', no spaces, quotes or line breaks
-    main, _, sub = mime.partition("/") if isinstance(mime, str) else ("", "", "")
-    if not (main and sub and len(mime) <= 100 and all(_is_word(c) or c in "/.+" for c in mime)):
+    # a MIME type such as image/jpeg: something on each side of a '/', no spaces, quotes or
+    # line breaks (loops rather than all() over a generator: each is code loaded on the board)
+    ok = isinstance(mime, str) and 0 < mime.find("/") < len(mime) - 1 and len(mime) <= 100
+    if ok:
+        for c in mime:
+            if not (_is_word(c) or c in "/.+"):
+                ok = False
+    if not ok:
         raise FieldError("attachment_type", 20)
     return field, obj, mime, size, name, start
 
@@ -139,12 +144,13 @@ class Multipart(Form):
     one given, for reproducible tests). `attachment` is the tuple check() makes."""
 
     def __init__(self, pairs, attachment, bufsize=1024, boundary=None, spare=None):
-        b = boundary
-        if b is not None:  # given for reproducible bodies (options.py checks it)
+        b = "" if boundary is None else boundary
+        if boundary is not None:  # given for reproducible bodies (options.py checks it)
             from .options import check_boundary
 
             check_boundary(b, pairs)
-        while b is None or boundary is None and any(b in value for _, value in pairs):
+        taken = boundary is None
+        while taken:  # a random boundary, made again in the unlikely case a value holds it
             try:
                 from binascii import hexlify
 
@@ -152,7 +158,12 @@ class Multipart(Form):
             except (AttributeError, OSError):  # a port without a random source
                 from random import getrandbits
 
-                b = "pushover%x%x%x%x" % tuple(getrandbits(32) for _ in "1234")
+                b = "pushover%x%x%x%x" % (getrandbits(32), getrandbits(32), getrandbits(32),
+                                          getrandbits(32))
+            taken = False
+            for _, value in pairs:
+                if b in value:
+                    taken = True
         self.pairs = pairs
         self.attachment = attachment
         self.boundary = b
