@@ -20,7 +20,9 @@ def main(argv):
         if option.startswith("heapsize="):
             heap = int(option.split("=", 1)[1])
     script, args = Path(argv[0]), argv[1:]
-    paths = [Path(p) for p in os.environ.get("MICROPYPATH", "").split(":") if p]
+    # .frozen names what a real binary has built in; this one has nothing frozen
+    paths = [Path(p) for p in os.environ.get("MICROPYPATH", "").split(":")
+             if p and p != ".frozen"]
     mounts = {str(Path(a).parent): Path(a).parent for a in args
               if a.startswith("/") and Path(a).is_file()}
     res = run_micropython(script, heap=heap or 1 << 20, paths=paths, mounts=mounts,

@@ -10,8 +10,9 @@ has no ports/unix and no extmod: the port in port/ is this project's own (a comm
 the unix port's: `-X heapsize=N SCRIPT ARGS`, MICROPYPATH; `open()` for reading; `os.stat`,
 `os.urandom`), and json and binascii are small Python modules (pylib/). The library, the
 stand-in of requests and those two modules are frozen in (as a firmware has them), so
-`bench_lean.py --frozen` measures the frozen deployment; fw/ holds the same stand-in and
-modules compiled for the .mpy and source rows. Needs gcc with 32-bit support (Debian:
+`bench_lean.py --frozen` measures the frozen deployment; fw/ holds the stand-in compiled for
+the .mpy and source rows (as micropython-lib's requests is installed), which take json and
+binascii from the frozen ones (as a firmware has them in C). Needs gcc with 32-bit support (Debian:
 gcc-multilib). This is MicroPython's core and collector on a 32-bit CPU, not the unix port,
 and 1.23 rather than the firmware's v1.29.
 """
@@ -83,7 +84,6 @@ def main():
     if fw.exists():
         shutil.rmtree(fw)
     compile_mpy(ROOT / "tools" / "firmware", fw, mpy_cross_bin=str(OUT / "mpy-cross"))
-    compile_mpy(HERE / "pylib", fw, mpy_cross_bin=str(OUT / "mpy-cross"))
     print("built", OUT / "micropython32", "and", OUT / "mpy-cross")
 
 
