@@ -120,3 +120,16 @@ def test_the_native_bounds_can_fail():
     for change, words in cases:
         bad = bench_lean.native_failures(dict(good, **change))
         assert len(bad) == 1 and words in bad[0], (words, bad)
+
+
+def test_a_native_run_looks_in_the_binarys_frozen_modules_last(tmp_path):
+    """The runner's MICROPYPATH: the given folders, then the requests folder, then .frozen
+    (where the native core has json and binascii, which a firmware has in C)."""
+    exe = tmp_path / "micropython"
+    exe.write_text('#!/bin/sh\necho "$MICROPYPATH"\n')
+    exe.chmod(0o755)
+    run = bench_lean.native(exe, requests_dir=tmp_path / "fw")
+    res = run("print(1)\n", heap=4096, paths=[tmp_path / "lib", tmp_path / "guest"])
+    assert res.ok
+    assert res.stdout.strip().split(":") == [str(tmp_path / "lib"), str(tmp_path / "guest"),
+                                             str(tmp_path / "fw"), ".frozen"]

@@ -69,8 +69,10 @@ class Pushover:
             raise FieldError("user", 19)  # texts.py: is required, give it to Pushover()...
         return (user,) + check(message, fields)
 
-    def form(self, message, user=None, boundary=None, **fields):
-        """Check a message and build its body, without any network I/O."""
+    def form(self, message, user=None, boundary=None, via=None, **fields):
+        """Check a message and build its body, without any network I/O. `via`: the transport
+        the body goes through when it is not the Pushover's (pushover.aio's connection); its
+        `head_room` says how much room its request head needs in the body's buffer."""
         size = self.bufsize
         if (self._lent is None and isinstance(size, int) and size >= 64
                 and (fields.get("attachment") is not None
@@ -87,7 +89,8 @@ class Pushover:
         self._spare = None  # lent: a second form made before this one is sent gets its own
         if attachment is None:
             # a transport that sends no request head through the body's buffer says so
-            return Form(pairs, self.bufsize, spare, getattr(self.transport, "head_room", None))
+            return Form(pairs, self.bufsize, spare,
+                        getattr(via or self.transport, "head_room", None))
         from .attach import Multipart
 
         return Multipart(pairs, attachment, self.bufsize, boundary, spare)

@@ -239,7 +239,8 @@ class Connection:
 
     async def send(self, message, **fields):
         """Check and send one message; a Result, or the PushoverError po.send() would raise."""
-        return await self.request("POST", "messages.json", self.po.form(message, **fields))
+        return await self.request("POST", "messages.json",
+                                  self.po.form(message, via=self, **fields))
 
     async def request(self, method, path, form=None):
         """`form` to `api_url/path`, the reply parsed into a Result (or its error)."""
@@ -394,7 +395,7 @@ def _closed_while_idle(reader):
 async def send(po, message, verify=True, cadata=None, timeout=None, **fields):
     """Check and send one message on a connection of its own; the Result, or the
     PushoverError that po.send() would raise. Nothing is opened for bad input."""
-    form = po.form(message, **fields)
+    form = po.form(message, via=Connection, **fields)  # its head goes through the buffer
     conn = Connection(po, verify, cadata, timeout, keepalive=False)
     try:
         return await conn.request("POST", "messages.json", form)
@@ -476,6 +477,7 @@ async def retry_send(po, message, attempts=5, deadline=600, max_delay=300,
     from .errors import PushoverError
     from .retry import start, wait_after
 
+    fields["via"] = Connection  # the form is sent by a Connection, whose head goes through it
     form, waits, elapsed = start(po, message, attempts, max_delay, on_unknown, None, fields)
     conn = Connection(po, verify, cadata, timeout)
     try:

@@ -320,3 +320,50 @@ def test_a_cancel_by_the_caller_propagates_and_closes():
     stream = Cancelled(b"")
     raises(CancelledError, FakeAsyncio([stream]).run, conn.send("hi"))
     assert stream.closed and not conn._fired and not conn._busy
+
+
+def test_a_text_message_leaves_in_one_write_whatever_the_pushovers_transport():
+    """aio writes its request head through the form's buffer, so its forms keep room for it,
+    even where the Pushover's own transport (requests, the default) needs none."""
+    from pushover.http import UrequestsTransport
+
+    class Requests:
+        def request(self, *args, **kwargs):
+            raise AssertionError("not used by aio")
+
+    po = Pushover(TOKEN, USER, api_url="http://127.0.0.1:8765/1",
+                  transport=UrequestsTransport(module=Requests()))
+    assert len(po.form("Door open")._buf) == po.form("Door open").length  # no room needed
+    for call in ("send", "connection"):
+        stream = Stream(http_reply(), keep=True)
+        fake = FakeAsyncio([stream])
+        if call == "send":
+            result = fake.run(aio.send(po, "Door open"))
+        else:
+            conn = aio.Connection(po)
+            result = fake.run(conn.send("Door open"))
+            conn.close()
+        assert result.request == "req-1" and stream.writes == 1, (call, stream.writes)
+
+
+def test_a_failed_request_closes_its_connection_before_loading_what_it_means():
+    """outcome.py loads only when something fails, after the connection is closed (the
+    import does not compete with the connection for the heap)."""
+    import sys
+
+    seen = []
+
+    class Watched(Stream):
+        def close(self):
+            seen.append("pushover.outcome" in sys.modules)
+            Stream.close(self)
+
+    for stream in (Watched(b"", fail_at=100, error=OSError(104, "ECONNRESET")),
+                   Watched(b"")):  # a failed write; the end of the stream before a reply
+        sys.modules.pop("pushover.outcome", None)
+        seen.clear()
+        fake = FakeAsyncio([stream])
+        raises(TemporaryError if stream.fail_at else UnknownOutcomeError, fake.run,
+               aio.send(client(), "hi", attachment=JPEG))
+        assert seen and seen[0] is False, seen
+        assert "pushover.outcome" in sys.modules  # loaded after: the check above can fail
