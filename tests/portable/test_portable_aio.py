@@ -8,7 +8,7 @@ TLS over asyncio) is in tests/test_aio.py."""
 import hashlib
 
 from fake_aio import FakeAsyncio, Stream, http_reply
-from fakes import FakeTls
+from fakes import FakeTls, raises
 
 from pushover import (
     FieldError,
@@ -25,14 +25,6 @@ TOKEN = "aToken0123456789abcdefghijKLMN"
 USER = "uUser0123456789abcdefghijKLMNO"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40  # 10 KB
 NOT_SIGNED = "The certificate is not correctly signed by the trusted CA"
-
-
-def raises(cls, func, *args, **kwargs):
-    try:
-        func(*args, **kwargs)
-    except cls as e:
-        return e
-    raise AssertionError("no " + cls.__name__)
 
 
 def client(url="http://127.0.0.1:8765/1", bufsize=256):
