@@ -249,10 +249,17 @@ def test_a_pushover_that_only_sends_text_never_holds_bufsize_bytes():
         body = body_of(form)  # a buffer of exactly the body's length streams it whole
         assert len(body) == form.length and ("message", message) in parse_urlencoded(body)
     assert po._spare is None and po._lent is None
+    from pushover.api import call
     from pushover.sock import SocketTransport
 
     form = Pushover(TOKEN, USER, bufsize=4096, transport=SocketTransport()).form("hi")
     assert len(form._buf) == form.length + 256  # the socket transport sends its head first
+    for transport, room in ((None, 0), (SocketTransport(), 256)):  # the other API calls too
+        sent = []
+        other = Pushover(TOKEN, USER, transport=transport)
+        other.request = lambda method, path, form=None, sent=sent: sent.append(form)
+        call(other, "POST", "glances.json", [("title", "21.5 C")])
+        assert len(sent[0]._buf) == sent[0].length + room
     with pytest.raises(FieldError):  # a bad attachment still makes the buffer first, once
         po.form("hi", attachment=b"not an image")
     assert len(po._lent) == 4096

@@ -12,4 +12,5 @@ def call(po, method, path, pairs=()):
     for name, value in pairs:
         if value is not None:
             form.append((name, str(value)))
-    return po.request(method, path, Form(form, po.bufsize))
+    return po.request(method, path, Form(form, po.bufsize, None,
+                                         getattr(po.transport, "head_room", None)))
