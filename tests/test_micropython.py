@@ -129,10 +129,11 @@ def test_base64_allocates_one_encoded_chunk_per_chunk(tmp_path):
 def test_the_bound_can_fail(mpy_lib, tmp_path):
     """The naive way (whole body in RAM) does not fit the same heap even at 100 KB, and the
     streaming send fails on a heap well under what it needs: the bound is real."""
+    # the send says so as a PushoverError where the runtime lets it catch the MemoryError
     res = send_once(LIB, tmp_path, 100_000, HEAP_SOURCE, mode="naive")
-    assert not res.ok and "MemoryError" in res.stderr
+    assert not res.ok and ("MemoryError" in res.stderr or "out of memory" in res.stderr)
     res = send_once(LIB, tmp_path, 0, HEAP_SOURCE - 16 * 1024)
-    assert not res.ok and "MemoryError" in res.stderr
+    assert not res.ok and ("MemoryError" in res.stderr or "out of memory" in res.stderr)
 
 
 def test_bufsize_sets_the_chunk(mpy_lib, tmp_path):

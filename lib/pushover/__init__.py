@@ -72,28 +72,35 @@ class Pushover:
     def form(self, message, user=None, boundary=None, via=None, **fields):
         """Check a message and build its body, without any network I/O. `via`: the transport
         the body goes through when it is not the Pushover's (pushover.aio's connection); its
-        `head_room` says how much room its request head needs in the body's buffer."""
-        size = self.bufsize
-        if (self._lent is None and isinstance(size, int) and size >= 64
-                and (fields.get("attachment") is not None
-                     or fields.get("attachment_base64") is not None)):
-            try:
-                self._spare = self._lent = bytearray(size)
-            except MemoryError:  # the form asks for its own, and says so if it cannot have it
-                pass
-        user, pairs, attachment = self.check(message, user, **fields)
-        if self._e2e is not None:  # after check(): the limits apply to the plaintext
-            pairs = self._e2e.encrypt_pairs(pairs)
-        pairs = [("token", self._token), ("user", user)] + pairs
-        spare = self._spare
-        self._spare = None  # lent: a second form made before this one is sent gets its own
-        if attachment is None:
-            # a transport that sends no request head through the body's buffer says so
-            return Form(pairs, self.bufsize, spare,
-                        getattr(via or self.transport, "head_room", None))
-        from .attach import Multipart
+        `head_room` says how much room its request head needs in the body's buffer. A heap
+        too small to build it is a TemporaryError: nothing was sent."""
+        try:
+            size = self.bufsize
+            if (self._lent is None and isinstance(size, int) and size >= 64
+                    and (fields.get("attachment") is not None
+                         or fields.get("attachment_base64") is not None)):
+                try:
+                    self._spare = self._lent = bytearray(size)
+                except MemoryError:  # the form asks for its own, and says if it cannot have it
+                    pass
+            user, pairs, attachment = self.check(message, user, **fields)
+            if self._e2e is not None:  # after check(): the limits apply to the plaintext
+                pairs = self._e2e.encrypt_pairs(pairs)
+            pairs = [("token", self._token), ("user", user)] + pairs
+            if attachment is None:
+                # a transport that sends no request head through the body's buffer says so
+                form = Form(pairs, size, self._spare,
+                            getattr(via or self.transport, "head_room", None))
+            else:
+                from .attach import Multipart
 
-        return Multipart(pairs, attachment, self.bufsize, boundary, spare)
+                form = Multipart(pairs, attachment, size, boundary, self._spare)
+        except MemoryError:  # e.g. while loading the attachment path
+            raise TemporaryError("out of memory: nothing was sent") from None
+        # lent once the form holds it: a second form made before this one is sent gets its
+        # own, and a form that could not be made took nothing
+        self._spare = None
+        return form
 
     def send(self, message, **fields):
         """Send one message; returns a Result or raises a PushoverError (see errors.py)."""
@@ -101,16 +108,22 @@ class Pushover:
 
     def request(self, method, path, form=None):
         """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""
-        secrets = self.secrets(form)
         try:
+            secrets = self.secrets(form)
             status, headers, body = self.transport.request(method, self.api_url + "/" + path,
                                                            form, self.timeout, secrets)
+        except MemoryError:  # before its first byte: a transport classifies what fails later
+            raise TemporaryError("out of memory: nothing was sent") from None
         finally:
             # the body has gone out (or failed): lend it again. Only this synchronous path
             # gives it back; pushover.aio does not, as its tasks may hold forms at once
             if getattr(form, "_buf", None) is self._lent:
                 self._spare = self._lent
-        return parse_reply(status, headers, body, secrets)
+        try:
+            return parse_reply(status, headers, body, secrets)
+        except MemoryError:  # too little heap to read the reply (a resend will have more)
+            raise (UnknownOutcomeError if status < 300 else TemporaryError)(
+                "HTTP " + str(status) + ": out of memory") from None
 
     def secrets(self, form=None):
         """The strings that must never reach an error, a log or a repr: the token, the default

@@ -21,9 +21,8 @@ from micropython import const
 
 from .compat import ticks_diff, ticks_ms
 from .errors import UnknownOutcomeError
-from .http import REPLY_CAP, _int_or_none, parse_reply, read_body, scrub
+from .http import REPLY_CAP, _int_or_none, failure, parse_reply, read_body, scrub
 from .sock import (
-    _classify,
     _nothing_read,
     _split_url,
     _Stale,
@@ -278,8 +277,8 @@ class Connection:
             if uncancel is not None:  # CPython counts cancellations; this one is handled
                 uncancel()
             length = 0 if form is None else self._length
-            raise _classify(OSError("timed out after " + str(timeout) + " s without progress"),
-                           self._sent, length, secrets) from None
+            raise failure(OSError("timed out after " + str(timeout) + " s without progress"),
+                          self._sent, length, secrets, "network error") from None
         except BaseException:
             self.close()
             raise
@@ -335,7 +334,7 @@ class Connection:
         try:
             reader, writer, reused = await self._open(tls, host, port)
         except Exception as e:
-            raise _classify(e, 0, 0, secrets, "cannot connect to " + host) from None
+            raise failure(e, 0, 0, secrets, "cannot connect to " + host) from None
         try:
             chunks = None if form is None else form.chunks(head)
             turn = self._last
@@ -358,7 +357,7 @@ class Connection:
             if reused and (form is None or self._sent < length) and _nothing_read(e):
                 raise _Stale() from None
             self.close()  # before outcome.py loads: the connection's memory is free
-            raise _classify(e, self._sent, length, secrets) from None
+            raise failure(e, self._sent, length, secrets, "network error") from None
         reply = Reply(self.reply_cap, self.keepalive, secrets)
         try:
             while not reply.feed(await reader.read(_READ)):
@@ -367,7 +366,7 @@ class Connection:
             if reused and form is None and _nothing_read(e):
                 raise _Stale() from None  # a GET is safe to send again
             self.close()  # before outcome.py loads: the connection's memory is free
-            raise _classify(e, self._sent, length, secrets) from None
+            raise failure(e, self._sent, length, secrets, "network error") from None
         if not reply.keep:
             self.close()
         return reply.status, reply.headers, reply.body

@@ -193,7 +193,7 @@ class Multipart(Form):
             n += (head + len("attachment_type") + len(mime) + 2 + head + len(field)
                   + (size + 2) // 3 * 4)
         self.length = n + 2 + 2 + len(b) + 4
-        self._buffer(bufsize, spare)
+        self._buffer(bufsize, spare, None)
 
     def _body(self):
         # every text part and the attachment's head, as pieces copied by one _put

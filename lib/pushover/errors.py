@@ -23,9 +23,12 @@ class FieldError(PushoverError):
 
     def __init__(self, field, problem, limit=None, size=None, what=None):
         if not isinstance(problem, str):
-            from .texts import problem_text
+            try:
+                from .texts import problem_text
 
-            problem = problem_text(problem, limit if what is None else what)
+                problem = problem_text(problem, limit if what is None else what)
+            except MemoryError:  # too little heap to load the texts: the rule's number
+                problem = "rule " + str(problem)
         super().__init__(field + ": " + problem + ("" if size is None else
                                                    " (got " + str(size) + ")"))
         self.field = field

@@ -37,7 +37,7 @@ class Form:
         self.length = n
         self._buffer(bufsize, spare, room)
 
-    def _buffer(self, bufsize, spare=None, room=None):
+    def _buffer(self, bufsize, spare, room):
         """The one buffer: `spare` (a bytearray the Pushover made once, lent for this body),
         else one no larger than the body plus `room` for a request head (default 256: the
         socket transports send theirs through it; the requests transport, which does not,
@@ -49,6 +49,8 @@ class Form:
         try:
             self._buf = spare or bytearray(size)
         except MemoryError:  # before any I/O: a PushoverError that says which block
+            if size < bufsize:
+                raise  # not bufsize but the heap: Pushover.form() says so
             raise FieldError("bufsize", 38, size) from None  # texts.py: no free block
         self._mv = memoryview(self._buf)
         self._n = 0

@@ -1,5 +1,6 @@
 """HTTP through the firmware's `requests` (alias `urequests`), and replies turned into a Result;
-what a failure means is decided in outcome.py (classify), loaded only when something fails.
+what a failure means is decided in outcome.py (classify), loaded only when something fails
+(failure(), which every transport calls).
 
 The transport hands `requests` a generator plus an exact-case "Content-Length" header, which
 every generation of it streams as-is (no chunked encoding). It reads at most `reply_cap` bytes
@@ -11,7 +12,7 @@ import json
 
 from micropython import const
 
-from .errors import PushoverError, UnknownOutcomeError
+from .errors import PushoverError, TemporaryError, UnknownOutcomeError
 
 REPLY_CAP = const(4096)
 _EIO = const(5)
@@ -52,6 +53,18 @@ def scrub(text, secrets):
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def failure(e, sent, length, secrets, what):
+    """The PushoverError for exception `e`, raised while `sent` of the `length` body bytes had
+    gone out: outcome.classify, loaded now. Where the heap cannot even load it, what is known
+    without it: only a body that went out whole may have been delivered."""
+    try:
+        from .outcome import classify
+    except MemoryError:
+        return (UnknownOutcomeError if length and sent >= length else TemporaryError)(
+            what + ": out of memory")
+    return classify(e, sent, length, secrets, what)
 
 
 def _read_upto(raw, want):
@@ -99,8 +112,9 @@ class UrequestsTransport:
                 try:
                     import urequests as module  # the alias older firmware has
                 except ImportError:
-                    raise PushoverError("no requests module: mip install requests, or pass "
-                                        "transport=SocketTransport()") from None
+                    from .texts import problem_text
+
+                    raise PushoverError(problem_text(39, None)) from None  # no requests
         self.module = module
         self.reply_cap = reply_cap
         if collect is None:
@@ -149,7 +163,7 @@ class UrequestsTransport:
             headers["Content-Length"] = str(form.length)
             chunks = form.chunks()
             data = self._body(chunks, state)
-        resp = failure = None
+        resp = caught = None
         try:
             # the ESP32 stubs type parse_headers as a bool; every generation of requests also
             # calls a callable with each header line, and that is what is used here
@@ -164,14 +178,13 @@ class UrequestsTransport:
                 reply = read_body(raw, got, self.reply_cap,
                                   "chunked" in got.get("transfer-encoding", "").lower()
                                   and hasattr(raw, "readline"))
-            except Exception as e:  # a broken reply: after a 2xx, the outcome is unknown
+            except Exception:
                 if 200 <= status < 300:
-                    raise UnknownOutcomeError("accepted, but the reply could not be read: "
-                                              + scrub(e, secrets)) from None
+                    raise  # accepted, and no usable reply: classified below, as sent
                 reply = b""
             return status, got, reply
         except Exception as e:
-            failure = e
+            caught = e
         finally:
             if resp is not None:
                 resp.close()
@@ -179,15 +192,13 @@ class UrequestsTransport:
                 data.close()  # pyright: ignore[reportAttributeAccessIssue] (a generator)
                 chunks.close()  # pyright: ignore[reportOptionalMemberAccess] (set with data)
         # what failed is classified once the response and the body are closed
-        if resp is None and not isinstance(failure, OSError):
+        if resp is None and not isinstance(caught, OSError):
             # requests closes its socket only on an OSError: after a ValueError (a chunked
             # reply before requests 1.1, a garbled status line) the socket is unreachable but
             # open until a collection runs its finaliser; a board has few sockets
             self.collect()
-        from .outcome import classify  # the one place that says what a failure means
-
-        raise classify(state[1] or failure, state[0], 0 if form is None else form.length,
-                       secrets) from None
+        raise failure(state[1] or caught, state[0], 0 if form is None else form.length,
+                      secrets, "network error") from None
 
 
 def parse_reply(status, headers, body, secrets=()):

@@ -59,7 +59,7 @@ def classify(e, sent, length, secrets=(), what="network error"):
     if not sent and _tls_refused(e):  # a refusal comes before a byte of the request is out
         return TLSError("TLS failed: " + why)
     if length and sent >= length:
-        return UnknownOutcomeError("the message was sent but no reply came (" + why
+        return UnknownOutcomeError("the message was sent but no usable reply came (" + why
                                    + "); it may have been delivered")
     return TemporaryError(what + " before the request was sent: " + why)
 

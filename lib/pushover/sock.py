@@ -14,7 +14,7 @@ says what to do.
 from micropython import const
 
 from .errors import TemporaryError, TLSError, UnknownOutcomeError
-from .http import REPLY_CAP, _int_or_none, read_body, scrub
+from .http import REPLY_CAP, _int_or_none, failure, read_body, scrub
 
 _MAX_HEADERS = const(40)
 _MAX_LINE = const(1024)
@@ -222,7 +222,7 @@ class SocketTransport:
             try:
                 stream, reused = self._open(tls, host, port, timeout)
             except Exception as e:
-                raise _classify(e, 0, 0, secrets, "cannot connect to " + host) from None
+                raise failure(e, 0, 0, secrets, "cannot connect to " + host) from None
             try:
                 return self._exchange(stream, method, host, path, form, reused, secrets)
             except _Stale:
@@ -259,14 +259,14 @@ class SocketTransport:
             if reused and (form is None or sent < length) and _nothing_read(e):
                 raise _Stale() from None  # a reused connection the server had closed
             self.close()  # before outcome.py loads: the connection's memory is free
-            raise _classify(e, sent, length, secrets) from None
+            raise failure(e, sent, length, secrets, "network error") from None
         try:
             return self._reply(stream, secrets)
         except Exception as e:
             if reused and form is None and _nothing_read(e):
                 raise _Stale() from None  # a GET is safe to send again
             self.close()  # before outcome.py loads: the connection's memory is free
-            raise _classify(e, sent, length, secrets) from None
+            raise failure(e, sent, length, secrets, "network error") from None
 
     def _reply(self, stream, secrets):
         line = stream.readline()
@@ -335,13 +335,6 @@ def _readable(conn):
     except Exception:
         pass
     return False
-
-
-def _classify(e, sent, length, secrets, what="network error"):
-    """What a failure means (outcome.classify), loaded only when something fails."""
-    from .outcome import classify
-
-    return classify(e, sent, length, secrets, what)
 
 
 def _nothing_read(e):

@@ -42,6 +42,8 @@ _TEXTS = (
     "occurs in a field's value",
     "ended before its size of %s bytes",
     "no free block of %s bytes for the body's buffer: free memory or give a smaller bufsize",
+    # 39: http.py, not a field's
+    "no requests module: mip install requests, or pass transport=SocketTransport()",
 )
 
 

@@ -1,0 +1,175 @@
+"""A heap too small for a send never surfaces as a MemoryError: each place where the board can
+run out (loading the attachment path, the error texts or outcome.py on demand, the body's
+buffer, the transport's first allocations, reading the reply) gives a PushoverError that says
+whether a resend can help. Here the MemoryError is injected; `make bench-native` runs the
+same sends on every heap between the one the import needs and the one the send needs."""
+
+import builtins
+import sys
+
+import pytest
+
+import pushover
+import pushover.form
+from pushover import (
+    FieldError,
+    Pushover,
+    PushoverError,
+    RejectedError,
+    TemporaryError,
+    UnknownOutcomeError,
+)
+from pushover.api import call
+from pushover.http import UrequestsTransport, failure
+
+TOKEN = "aToken0123456789abcdefghijKLMN"
+USER = "uUser0123456789abcdefghijKLMNO"
+JPEG = b"\xff\xd8\xff\xe0" + bytes(3000)
+OK = b'{"status":1,"request":"r-1"}'
+
+
+class Recorder:
+    """A transport that records each request and answers `status` with `body`."""
+
+    head_room = 0
+
+    def __init__(self, status=200, body=OK):
+        self.calls = []
+        self.status, self.body = status, body
+
+    def request(self, method, url, form=None, timeout=None, secrets=()):
+        if form is not None:
+            b"".join(bytes(c) for c in form.chunks())
+        self.calls.append(url)
+        return self.status, {}, self.body
+
+
+def no_heap_to_load(monkeypatch, *names):
+    """Loading pushover.<name> raises MemoryError, as loading its .mpy does on a full heap."""
+    real = builtins.__import__
+    for name in names:
+        monkeypatch.delitem(sys.modules, "pushover." + name, raising=False)
+
+    def load(name, globals=None, locals=None, fromlist=(), level=0):
+        if level and name in names and (globals or {}).get("__package__") == "pushover":
+            raise MemoryError("memory allocation failed")
+        return real(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", load)
+
+
+def test_no_heap_for_the_attachment_path_sends_nothing_and_keeps_the_buffer(monkeypatch):
+    transport = Recorder()
+    po = Pushover(TOKEN, USER, transport=transport)
+    no_heap_to_load(monkeypatch, "attach")
+    with pytest.raises(TemporaryError) as got:
+        po.send("Motion", attachment=JPEG)
+    assert got.value.retry is True and "nothing was sent" in str(got.value)
+    assert transport.calls == []
+    assert po._spare is not None and po._spare is po._lent, "the buffer was not lent"
+    monkeypatch.undo()  # the heap has room again: the same send works, through that buffer
+    lent = po._lent
+    assert po.send("Motion", attachment=JPEG).request == "r-1"
+    assert po._lent is lent and po._spare is lent and len(transport.calls) == 1
+
+
+def test_no_heap_for_the_texts_still_names_the_field(monkeypatch):
+    po = Pushover(TOKEN, USER, transport=Recorder())
+    no_heap_to_load(monkeypatch, "texts")
+    with pytest.raises(FieldError) as got:
+        po.send("x", title=5)
+    assert got.value.field == "title" and str(got.value).startswith("title: rule ")
+
+
+@pytest.mark.parametrize("sent, length, error", [
+    (0, 120, TemporaryError),  # nothing went out
+    (60, 120, TemporaryError),  # part of the body: the server cannot have acted on it
+    (120, 120, UnknownOutcomeError),  # all of it: it may have been delivered
+    (0, 0, TemporaryError),  # a request without a body
+])
+def test_no_heap_to_load_outcome_says_what_the_bytes_sent_tell(monkeypatch, sent, length,
+                                                               error):
+    no_heap_to_load(monkeypatch, "outcome")
+    got = failure(OSError(104), sent, length, ("secret",), "network error")
+    assert type(got) is error and "out of memory" in str(got)
+
+
+class Requests:
+    """A requests module that fails as told, after taking `take` chunks of the body."""
+
+    def __init__(self, error, take=0):
+        self.error, self.take = error, take
+
+    def request(self, method, url, data=None, headers=None, timeout=None, parse_headers=True):
+        if data is not None and self.take:
+            for _ in data:
+                pass
+        raise self.error
+
+
+@pytest.mark.parametrize("take, error", [(0, TemporaryError), (1, UnknownOutcomeError)])
+def test_the_requests_transport_without_heap_to_classify(monkeypatch, take, error):
+    """The body all sent (or not) and then a failure, with no heap to load outcome.py."""
+    po = Pushover(TOKEN, USER, transport=UrequestsTransport(Requests(OSError(110), take)))
+    no_heap_to_load(monkeypatch, "outcome")
+    with pytest.raises(error):
+        po.send("Door open")
+
+
+def test_a_memory_error_inside_requests_is_temporary_before_the_body():
+    po = Pushover(TOKEN, USER, transport=UrequestsTransport(Requests(MemoryError())))
+    with pytest.raises(TemporaryError):
+        po.send("Door open")
+
+
+def test_a_transport_out_of_memory_before_its_first_byte():
+    class Full(Recorder):
+        def request(self, *args):
+            raise MemoryError
+
+    with pytest.raises(TemporaryError) as got:
+        Pushover(TOKEN, USER, transport=Full()).send("Door open")
+    assert "nothing was sent" in str(got.value)
+
+
+def test_no_heap_for_a_text_body_is_temporary_not_bufsize(monkeypatch):
+    """A text form's buffer is sized to its body: bufsize is not what to change."""
+
+    def full(n=0):
+        raise MemoryError
+
+    transport = Recorder()
+    po = Pushover(TOKEN, USER, transport=transport)
+    monkeypatch.setattr(pushover.form, "bytearray", full, raising=False)
+    with pytest.raises(TemporaryError):
+        po.send("Door open")
+    with pytest.raises(TemporaryError):  # an API call's form too
+        call(po, "POST", "users/validate.json", [("user", USER)])
+    assert transport.calls == []
+
+
+@pytest.mark.parametrize("status, error", [(200, UnknownOutcomeError), (400, TemporaryError),
+                                           (503, TemporaryError)])
+def test_no_heap_to_read_the_reply(monkeypatch, status, error):
+    """After a 2xx it may have been delivered; otherwise a resend, with more heap, will be
+    told what the server said."""
+
+    class Json:
+        @staticmethod
+        def loads(text):
+            raise MemoryError
+
+    monkeypatch.setattr(pushover.http, "json", Json)
+    po = Pushover(TOKEN, USER, transport=Recorder(status))
+    with pytest.raises(error) as got:
+        po.send("Door open")
+    assert ("HTTP %d" % status) in str(got.value)
+
+
+def test_with_heap_the_same_replies_are_what_they_are():
+    """The guards change nothing when memory suffices (the reply decides)."""
+    with pytest.raises(RejectedError):
+        Pushover(TOKEN, USER, transport=Recorder(400, b'{"status":0,"errors":["bad"]}')).send(
+            "x")
+    assert Pushover(TOKEN, USER, transport=Recorder()).send("x").request == "r-1"
+    assert issubclass(TemporaryError, PushoverError)
