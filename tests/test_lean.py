@@ -88,7 +88,8 @@ def _recorder(calls, tag, has_package=False):
         if not args:  # the check for a frozen package
             return SimpleNamespace(ok=has_package, stdout="", stderr="", trapped=False)
         calls.append((tag, args[0], [str(p) for p in paths]))
-        out = "keeps=100" if args[0] == "import" else "ok=1 import=10 send=20"
+        out = ("keeps=100" if args[0] == "import" else "sending\noutcome=1"
+               if args[0].startswith("survive") else "ok=1 import=10 send=20")
         return SimpleNamespace(ok=True, stdout=out, stderr="", trapped=False)
 
     return run
@@ -139,6 +140,10 @@ def test_the_native_bounds_can_fail():
         ({"frozen": dep(attach=dict(row, heap=10_000 + b["frozen_attach_over_bare"] + 1))},
          "frozen: attach"),
         ({"mpy": dep(attach=dict(row, heap_off=10_000))}, "collector did not"),
+        ({"frozen": dep(survived={"runs": 9, "sent": 4,
+                                  "escaped": [("text", 9000, "MemoryError")]})},
+         "frozen: text send on a 9000 B heap ended in MemoryError"),
+        ({"mpy": dep(survived={"runs": 9, "sent": 0, "escaped": []})}, "checked nothing"),
     ]
     for change, words in cases:
         bad = bench_lean.native_failures(dict(good, **change))
