@@ -272,8 +272,10 @@ class Queue:
     def flush(self, po, on_unknown="resend", limit=None):
         """Send pending messages in order, until one fails temporarily.
 
-        Sent: removed. Refused by the server (RejectedError, FieldError): set aside with the
-        reason. TemporaryError, QuotaError, TLSError: stop; it and the rest stay, in order.
+        Sent: removed. Refused by the server (RejectedError), or a field of it broke a rule
+        (FieldError): set aside with the reason. TemporaryError, QuotaError, TLSError, and a
+        FieldError of `bufsize` (no block of it on the heap: the board's setting or state, not
+        the message): stop; it and the rest stay, in order.
         UnknownOutcomeError: `on_unknown="resend"` keeps it for the next flush (it may then
         arrive twice); `"drop"` sets it aside. Returns (sent, set_aside, left, last error).
         Only the message being sent is in RAM.
@@ -319,7 +321,8 @@ class Queue:
             if outcome is None:
                 self._append(["D", rid])
                 sent += 1
-            elif isinstance(outcome, (RejectedError, FieldError)):
+            elif isinstance(outcome, RejectedError) or (
+                    isinstance(outcome, FieldError) and outcome.field != "bufsize"):
                 self._append(["X", rid, str(outcome)])
                 aside += 1
             elif isinstance(outcome, UnknownOutcomeError):

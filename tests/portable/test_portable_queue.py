@@ -4,7 +4,13 @@ queue usable; corrupted bytes lose only the record they hit."""
 
 from fakes import ScriptedPo, read_bytes, remove, tmpdir, write_bytes
 
-from pushover.errors import RejectedError, TemporaryError, TLSError, UnknownOutcomeError
+from pushover.errors import (
+    FieldError,
+    RejectedError,
+    TemporaryError,
+    TLSError,
+    UnknownOutcomeError,
+)
 from pushover.queue import Queue, QueueFullError
 
 MESSAGES = ["first", "second \u00e9\n2", "third & \"q\"", "fourth"]
@@ -51,6 +57,20 @@ def test_tls_failure_stops_the_flush_and_keeps_everything():
     sent, aside, left, error = q.flush(ScriptedPo([TLSError("certificate not trusted")]))
     assert (sent, aside, left) == (0, 0, 4) and isinstance(error, TLSError)
     assert [m for _, m, _ in Queue(path).pending()] == MESSAGES
+
+
+def test_no_heap_for_the_body_buffer_keeps_the_message():
+    """A bufsize the heap cannot give (FieldError of bufsize) is the board's, not the
+    message's: the flush stops and keeps it, where a field of the message is set aside."""
+    path = fresh("q_bufsize")
+    q = Queue(path)
+    for m in MESSAGES[:3]:
+        q.put(m)
+    po = ScriptedPo([FieldError("bufsize", "no free block of 4096 bytes")])
+    sent, aside, left, error = q.flush(po)
+    assert (sent, aside, left) == (0, 0, 3) and error.field == "bufsize"
+    po = ScriptedPo([FieldError("title", "at most 250 characters")])
+    assert q.flush(po)[:3] == (2, 1, 0)
 
 
 def test_rejected_is_set_aside_with_reason():
