@@ -406,6 +406,26 @@ def test_flush_stops_at_a_temporary_failure_and_keeps_the_rest(server, tmp_path)
     assert [p[1] for p in q.pending()] == ["m0", "m1", "m2"]
 
 
+def test_flush_out_of_heap_reading_the_log_is_temporary_and_keeps_the_rest(server, tmp_path):
+    po = client(server.api_url)
+    q = Queue(str(tmp_path / "q.log"))
+    for i in range(3):
+        q.put("m%d" % i)
+    real, reads = q._load, []
+
+    def load(offset):
+        reads.append(offset)
+        if len(reads) == 2:
+            raise MemoryError
+        return real(offset)
+
+    q._load = load
+    with pytest.raises(TemporaryError, match="stays queued"):
+        run(aio.flush(q, po))
+    assert [m["fields"]["message"] for m in server.messages()] == ["m0"]
+    assert [p[1] for p in Queue(str(tmp_path / "q.log")).pending()] == ["m1", "m2"]
+
+
 def test_retry_send_waits_by_the_rules(server):
     slept = []
 

@@ -462,6 +462,10 @@ async def flush(queue, po, on_unknown="resend", limit=None, **conn_kw):
             message = fields = None  # freed before the next message is read
     except StopIteration as done:
         return done.value
+    except MemoryError:  # reading or marking the log, as in Queue.flush()
+        from .queue import _no_heap
+
+        raise _no_heap() from None
     finally:
         conn.close()
 

@@ -27,7 +27,13 @@ import os
 
 from micropython import const
 
-from .errors import FieldError, PushoverError, RejectedError, UnknownOutcomeError
+from .errors import (
+    FieldError,
+    PushoverError,
+    RejectedError,
+    TemporaryError,
+    UnknownOutcomeError,
+)
 
 _COMPACT_BYTES = const(8192)
 
@@ -44,6 +50,12 @@ class QueueFullError(PushoverError):
     """The queue holds `max_messages` pending messages; the new one was not added."""
 
     retry = True
+
+
+def _no_heap():
+    """The error of a flush that ran out of heap reading or marking the log (flush(),
+    aio.flush()): nothing is lost, a message sent but not yet marked may be sent again."""
+    return TemporaryError("out of memory while flushing: what was not sent stays queued")
 
 
 def _record(item):
@@ -293,6 +305,8 @@ class Queue:
                 message = fields = None  # freed before the next message is read
         except StopIteration as done:
             return done.value
+        except MemoryError:  # reading or marking the log: what was not marked sent stays
+            raise _no_heap() from None
 
     def flushing(self, on_unknown="resend", limit=None):
         """The rules of flush() without the sending, for any way of sending: a generator that

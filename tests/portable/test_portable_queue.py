@@ -73,6 +73,32 @@ def test_no_heap_for_the_body_buffer_keeps_the_message():
     assert q.flush(po)[:3] == (2, 1, 0)
 
 
+def test_no_heap_to_read_the_log_is_a_temporary_error_and_loses_nothing():
+    path = fresh("q_noheap")
+    q = Queue(path)
+    for m in MESSAGES[:3]:
+        q.put(m)
+    real = q._load
+    reads = []
+
+    def load(offset):
+        reads.append(offset)
+        if len(reads) == 2:
+            raise MemoryError("memory allocation failed")
+        return real(offset)
+
+    q._load = load
+    po = ScriptedPo()
+    try:
+        q.flush(po)
+        raised = None
+    except TemporaryError as e:
+        raised = e
+    assert raised is not None and "stays queued" in str(raised)
+    assert po.sent == MESSAGES[:1]
+    assert [m for _, m, _ in Queue(path).pending()] == MESSAGES[1:3]
+
+
 def test_rejected_is_set_aside_with_reason():
     path = fresh("q_rej")
     q = Queue(path)
