@@ -173,3 +173,4 @@ def test_with_heap_the_same_replies_are_what_they_are():
             "x")
     assert Pushover(TOKEN, USER, transport=Recorder()).send("x").request == "r-1"
     assert issubclass(TemporaryError, PushoverError)
+

@@ -202,6 +202,17 @@ def test_oversized_reply(server):
         client(server).send("x")
 
 
+def test_oversized_reply_to_a_get_is_temporary(server):
+    """A GET (receipts, sounds, limits) repeats safely: a 2xx reply past the cap is a
+    TemporaryError, whose text does not claim the request never went out."""
+    server.replies.append(reply(200, b"{" + b" " * 100_000 + b"}"))
+    with pytest.raises(TemporaryError) as got:
+        client(server).request("GET", "sounds.json?token=" + TOKEN)
+    assert "larger than" in str(got.value) and "before the request was sent" not in str(
+        got.value)
+    assert TOKEN not in str(got.value)
+
+
 def test_not_json_reply(server):
     server.replies.append(reply(200, b"<html>captive portal</html>"))
     with pytest.raises(UnknownOutcomeError):

@@ -61,7 +61,8 @@ def classify(e, sent, length, secrets=(), what="network error"):
     if length and sent >= length:
         return UnknownOutcomeError("the message was sent but no usable reply came (" + why
                                    + "); it may have been delivered")
-    return TemporaryError(what + " before the request was sent: " + why)
+    # a request without a body (a GET) may have gone out: say only what failed
+    return TemporaryError(what + (" before the request was sent: " if length else ": ") + why)
 
 
 def _with(error, **info):
