@@ -426,6 +426,22 @@ def test_flush_out_of_heap_reading_the_log_is_temporary_and_keeps_the_rest(serve
     assert [p[1] for p in Queue(str(tmp_path / "q.log")).pending()] == ["m1", "m2"]
 
 
+def test_out_of_heap_reading_the_reply_after_the_body_is_unknown(server, monkeypatch):
+    """The message went out: a reply that cannot be parsed for want of heap says it may
+    have been delivered, never MemoryError (the same guard as the synchronous send)."""
+    import pushover.http
+
+    class Json:
+        @staticmethod
+        def loads(text):
+            raise MemoryError
+
+    monkeypatch.setattr(pushover.http, "json", Json)
+    with pytest.raises(UnknownOutcomeError, match="out of memory"):
+        run(aio.send(client(server.api_url), "sent, unread"))
+    assert [m["fields"]["message"] for m in server.messages()] == ["sent, unread"]
+
+
 def test_retry_send_waits_by_the_rules(server):
     slept = []
 

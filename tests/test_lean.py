@@ -88,7 +88,7 @@ def _recorder(calls, tag, has_package=False):
         if not args:  # the check for a frozen package
             return SimpleNamespace(ok=has_package, stdout="", stderr="", trapped=False)
         calls.append((tag, args[0], [str(p) for p in paths]))
-        out = ("keeps=100" if args[0] == "import" else "sending\noutcome=1"
+        out = ("keeps=100" if args[0] == "import" else "sending\noutcome=1 unknown=0 read=0"
                if args[0].startswith("survive") else "ok=1 import=10 send=20")
         return SimpleNamespace(ok=True, stdout=out, stderr="", trapped=False)
 

@@ -167,6 +167,18 @@ def test_close_without_reply_is_unknown_outcome(server):
         client(server).send("x")
 
 
+def test_close_without_reply_to_a_get_is_temporary_and_not_called_unsent(server):
+    """A GET repeats safely; it went out, so its error does not say it was never sent."""
+
+    def hang_up(conn, f, line, headers, srv):
+        pass
+
+    server.replies.append(hang_up)
+    with pytest.raises(TemporaryError) as got:
+        client(server).request("GET", "sounds.json?token=" + TOKEN)
+    assert "before the request was sent" not in str(got.value)
+
+
 def test_drop_mid_body_is_not_unknown(server, tmp_path):
     def drop(conn, f, line, headers, srv):
         f.read(100)
@@ -202,14 +214,13 @@ def test_oversized_reply(server):
         client(server).send("x")
 
 
-def test_oversized_reply_to_a_get_is_temporary(server):
-    """A GET (receipts, sounds, limits) repeats safely: a 2xx reply past the cap is a
-    TemporaryError, whose text does not claim the request never went out."""
+def test_oversized_reply_to_a_get_is_unknown_as_on_the_other_transports(server):
+    """A 2xx reply that cannot be read is the same error for a GET as for a POST, on every
+    transport (outcome.unreadable): accepted, but the reply could not be read."""
     server.replies.append(reply(200, b"{" + b" " * 100_000 + b"}"))
-    with pytest.raises(TemporaryError) as got:
+    with pytest.raises(UnknownOutcomeError) as got:
         client(server).request("GET", "sounds.json?token=" + TOKEN)
-    assert "larger than" in str(got.value) and "before the request was sent" not in str(
-        got.value)
+    assert "could not be read" in str(got.value) and "larger than" in str(got.value)
     assert TOKEN not in str(got.value)
 
 

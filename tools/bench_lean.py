@@ -163,7 +163,9 @@ def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=None, step=51
     row that imports them from there; `run`'s binary must then be one without the package
     (checked). The smallest heaps are multiples of `step` bytes."""
     runner = run_micropython if run is None else run
-    if frozen is not None and runner("import pushover\n", heap=1 << 20).ok:
+    # only the binary's own modules on the path: a port's module folder may hold the package
+    if frozen is not None and runner("import sys\nsys.path.clear()\nsys.path.append('.frozen')"
+                                     "\nimport pushover\n", heap=1 << 20).ok:
         raise RuntimeError("the binary of the .mpy and source rows has the package frozen in: "
                            "its names would be in the firmware's qstr pool, not paid for by "
                            "the .mpy (give --micropython a binary without it)")
@@ -222,26 +224,43 @@ def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=None, step=51
 
 
 def survive(main, run, kw, att, got, step):
-    """{"runs": N, "sent": S, "escaped": [(mode, heap, what)]}: a text and an attachment send
-    on every heap from the bare sender's smallest to 4 KB past the library's, in `step`s; N
-    counts the runs whose import and Pushover() fitted, S those that sent, `escaped` those
-    where something other than a success or a PushoverError came out of the send (a
-    MemoryError, or no answer at all). Only where a failed allocation raises MemoryError: not the WASI build, which can
-    trap instead."""
-    runs, sent, escaped = 0, 0, []
+    """{"runs": N, "sent": S, "late": L, "escaped": [(mode, heap, what)]}: a text and an
+    attachment send on every heap from the bare sender's smallest to 4 KB past the
+    library's, in `step`s, then on a heap that fits with all but 0 to 4 KB of it taken once
+    the reply is being read (survive_heap.py's LEFT). N counts the runs whose import and Pushover() fitted, S those
+    that sent, L those that failed after the whole request went out; `escaped` those where
+    something other than a success or a PushoverError came out of the send (a MemoryError,
+    or no answer at all), or a PushoverError that says the wrong thing about delivery (an
+    UnknownOutcomeError exactly when the whole request went out). Only where a failed
+    allocation raises MemoryError: not the WASI build, which can trap instead."""
+    runs, sent, late, escaped = 0, 0, 0, []
+    cases = []
     for mode in ("text", "attach"):
         # up to 4 KB past the library's smallest heap: this guest's own code takes some
         for heap in range(got["bare-" + mode]["heap"], got[mode]["heap"] + 4096, step):
-            res = run(main, heap=heap, args=["survive-" + mode, "on", *att], **kw)
-            if "sending" not in res.stdout:
-                continue  # the import and Pushover() did not fit: no send was made
-            runs += 1
-            outcome = res.stdout.rsplit("outcome=", 1)[-1].strip() if res.ok else ""
-            sent += outcome == "0"
-            if outcome not in ("0", "1"):
-                escaped.append((mode, heap, "MemoryError" if outcome == "3" else
-                                "no answer: " + res.stderr[-120:].strip()))
-    return {"runs": runs, "sent": sent, "escaped": escaped}
+            cases.append((mode, heap, []))
+        # then on a heap the send fits, all of it but `left` bytes taken once the reply is
+        # being read: failures after the whole request went out, at points that move
+        for left in range(0, 4096, step):
+            cases.append((mode, got[mode]["heap"] + 8192, [str(left)]))
+    for mode, heap, left in cases:
+        res = run(main, heap=heap, args=["survive-" + mode, "on", *att, *left], **kw)
+        if "sending" not in res.stdout:
+            continue  # the import and Pushover() did not fit: no send was made
+        runs += 1
+        last = res.stdout.strip().rsplit("\n", 1)[-1] if res.ok else ""
+        told = dict(kv.split("=") for kv in last.split() if "=" in kv)
+        outcome = told.get("outcome")
+        sent += outcome == "0"
+        late += outcome == "1" and told.get("read") == "1"
+        if outcome == "1" and told["unknown"] != told["read"]:
+            escaped.append((mode, heap, "an UnknownOutcomeError before the whole request "
+                            "went out" if told["unknown"] == "1" else "an error that is "
+                            "not UnknownOutcomeError after the whole request went out"))
+        elif outcome not in ("0", "1"):
+            escaped.append((mode, heap, "MemoryError" if outcome == "3" else
+                            "no answer: " + res.stderr[-120:].strip()))
+    return {"runs": runs, "sent": sent, "late": late, "escaped": escaped}
 
 
 # what the WASI build's collector leaves: a list built by a comprehension (a call that has
@@ -313,9 +332,10 @@ def report(m):
         if "survived" in got:
             sv = got["survived"]
             lines.append("%-10s a send on every heap from the bare sender's smallest up: %d "
-                         "sent, %d PushoverError, %d anything else" % (
-                             "", sv["sent"], sv["runs"] - sv["sent"] - len(sv["escaped"]),
-                             len(sv["escaped"])))
+                         "sent, %d PushoverError (%d after the whole request went out), %d "
+                         "anything else" % ("", sv["sent"], sv["runs"] - sv["sent"]
+                                            - len(sv["escaped"]), sv["late"],
+                                            len(sv["escaped"])))
     lines.append("")
     got = m["mpy"]
     modes = ("text", "attach", "bare-text", "bare-attach")

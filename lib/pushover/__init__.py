@@ -119,11 +119,7 @@ class Pushover:
             # gives it back; pushover.aio does not, as its tasks may hold forms at once
             if getattr(form, "_buf", None) is self._lent:
                 self._spare = self._lent
-        try:
-            return parse_reply(status, headers, body, secrets)
-        except MemoryError:  # too little heap to read the reply (a resend will have more)
-            raise (UnknownOutcomeError if status < 300 else TemporaryError)(
-                "HTTP " + str(status) + ": out of memory") from None
+        return parse_reply(status, headers, body, secrets)
 
     def secrets(self, form=None):
         """The strings that must never reach an error, a log or a repr: the token, the default

@@ -20,8 +20,8 @@ is plain code below, which runs without asyncio.
 from micropython import const
 
 from .compat import ticks_diff, ticks_ms
-from .errors import UnknownOutcomeError
-from .http import REPLY_CAP, _int_or_none, failure, parse_reply, read_body, scrub
+from .errors import TemporaryError
+from .http import REPLY_CAP, _int_or_none, failure, parse_reply, read_body
 from .sock import (
     _nothing_read,
     _split_url,
@@ -162,8 +162,9 @@ class Reply:
 
     def _broken(self, e):
         if 200 <= self.status < 300:
-            raise UnknownOutcomeError("accepted, but the reply could not be read: "
-                                      + scrub(e, self.secrets))
+            from .outcome import unreadable
+
+            raise unreadable(e, self.secrets)
         self.body = b""
         self.keep = False
         self.buf = bytearray()
@@ -243,9 +244,12 @@ class Connection:
 
     async def request(self, method, path, form=None):
         """`form` to `api_url/path`, the reply parsed into a Result (or its error)."""
-        secrets = self.po.secrets(form)
-        status, headers, body = await self.exchange(method, self.po.api_url + "/" + path,
-                                                    form, secrets)
+        try:
+            secrets = self.po.secrets(form)
+            status, headers, body = await self.exchange(method, self.po.api_url + "/" + path,
+                                                        form, secrets)
+        except MemoryError:  # before its first byte: exchange() classifies what fails later
+            raise TemporaryError("out of memory: nothing was sent") from None
         return parse_reply(status, headers, body, secrets)
 
     async def exchange(self, method, url, form=None, secrets=()):
@@ -358,8 +362,8 @@ class Connection:
                 raise _Stale() from None
             self.close()  # before outcome.py loads: the connection's memory is free
             raise failure(e, self._sent, length, secrets, "network error") from None
-        reply = Reply(self.reply_cap, self.keepalive, secrets)
         try:
+            reply = Reply(self.reply_cap, self.keepalive, secrets)
             while not reply.feed(await reader.read(_READ)):
                 self._last = ticks_ms()
         except Exception as e:

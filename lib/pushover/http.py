@@ -61,10 +61,14 @@ def failure(e, sent, length, secrets, what):
     without it: only a body that went out whole may have been delivered."""
     try:
         from .outcome import classify
-    except MemoryError:
+
+        return classify(e, sent, length, secrets, what)
+    except MemoryError:  # what is left of the heap is little: free what can be, ask for less
+        import gc
+
+        gc.collect()
         return (UnknownOutcomeError if length and sent >= length else TemporaryError)(
-            what + ": out of memory")
-    return classify(e, sent, length, secrets, what)
+            "out of memory")
 
 
 def _read_upto(raw, want):
@@ -178,9 +182,11 @@ class UrequestsTransport:
                 reply = read_body(raw, got, self.reply_cap,
                                   "chunked" in got.get("transfer-encoding", "").lower()
                                   and hasattr(raw, "readline"))
-            except Exception:
+            except Exception as e:  # a broken reply: after a 2xx, the outcome is unknown
                 if 200 <= status < 300:
-                    raise  # accepted, and no usable reply: classified below, as sent
+                    from .outcome import unreadable
+
+                    raise unreadable(e, secrets) from None
                 reply = b""
             return status, got, reply
         except Exception as e:
@@ -204,13 +210,18 @@ class UrequestsTransport:
 def parse_reply(status, headers, body, secrets=()):
     """A Result for a success, else raise the error that says whether a retry can help."""
     try:
-        data = json.loads(body.decode() if body else "null")
-    except (ValueError, UnicodeError):
-        data = None
-    if not isinstance(data, dict):
-        data = None
-    elif 200 <= status < 300 and data.get("status") == 1:
-        return Result(status, data, headers)
-    from .outcome import refused
+        try:
+            data = json.loads(body.decode() if body else "null")
+        except (ValueError, UnicodeError):
+            data = None
+        if not isinstance(data, dict):
+            data = None
+        elif 200 <= status < 300 and data.get("status") == 1:
+            return Result(status, data, headers)
+        from .outcome import refused
 
-    raise refused(status, headers, data, secrets)
+        error = refused(status, headers, data, secrets)
+    except MemoryError:  # too little heap to read the reply (a resend will have more)
+        error = (UnknownOutcomeError if status < 300 else TemporaryError)(
+            "HTTP " + str(status) + ": out of memory")
+    raise error

@@ -65,6 +65,12 @@ def classify(e, sent, length, secrets=(), what="network error"):
     return TemporaryError(what + (" before the request was sent: " if length else ": ") + why)
 
 
+def unreadable(e, secrets):
+    """The error of a 2xx reply whose body could not be read (too large, cut short, badly
+    chunked): the server accepted the request, so it may have been delivered."""
+    return UnknownOutcomeError("accepted, but the reply could not be read: " + scrub(e, secrets))
+
+
 def _with(error, **info):
     for name in info:
         setattr(error, name, info[name])

@@ -286,10 +286,11 @@ class Queue:
 
         Sent: removed. Refused by the server (RejectedError), or a field of it broke a rule
         (FieldError): set aside with the reason. TemporaryError, QuotaError, TLSError, and a
-        FieldError of `bufsize` (no block of it on the heap: the board's setting or state, not
-        the message): stop; it and the rest stay, in order.
+        FieldError of `bufsize` (the Pushover's setting, or no block of it on the heap: the
+        board's, not the message's): stop; it and the rest stay, in order.
         UnknownOutcomeError: `on_unknown="resend"` keeps it for the next flush (it may then
-        arrive twice); `"drop"` sets it aside. Returns (sent, set_aside, left, last error).
+        arrive twice); `"drop"` sets it aside. Returns (sent, set_aside, left, last error);
+        out of heap while reading or marking the log, raises TemporaryError (nothing lost).
         Only the message being sent is in RAM.
         """
         steps = self.flushing(on_unknown, limit)

@@ -13,8 +13,8 @@ says what to do.
 
 from micropython import const
 
-from .errors import TemporaryError, TLSError, UnknownOutcomeError
-from .http import REPLY_CAP, _int_or_none, failure, read_body, scrub
+from .errors import TemporaryError, TLSError
+from .http import REPLY_CAP, _int_or_none, failure, read_body
 
 _MAX_HEADERS = const(40)
 _MAX_LINE = const(1024)
@@ -295,8 +295,9 @@ class SocketTransport:
             body = read_body(stream, headers, self.reply_cap)
         except ValueError as e:
             if 200 <= status < 300:
-                raise UnknownOutcomeError("accepted, but the reply could not be read: "
-                                          + scrub(e, secrets)) from None
+                from .outcome import unreadable
+
+                raise unreadable(e, secrets) from None
             body = b""
             self.close()
         keep = (self.keepalive and parts[0] == b"HTTP/1.1"

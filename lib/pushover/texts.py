@@ -1,5 +1,6 @@
-"""The texts of the field errors that fields.py raises by number, loaded only when one is
-raised: a rule broken costs no heap until it is broken."""
+"""The texts of the errors raised by number (the field errors of fields.py, attach.py and
+options.py, and the few others noted below), loaded only when one is raised: a rule broken
+costs no heap until it is broken."""
 
 _TEXTS = (
     "must be exactly 30 letters and digits",
