@@ -140,10 +140,13 @@ def test_the_native_bounds_can_fail():
         ({"frozen": dep(attach=dict(row, heap=10_000 + b["frozen_attach_over_bare"] + 1))},
          "frozen: attach"),
         ({"mpy": dep(attach=dict(row, heap_off=10_000))}, "collector did not"),
-        ({"frozen": dep(survived={"runs": 9, "sent": 4,
-                                  "escaped": [("text", 9000, "MemoryError")]})},
-         "frozen: text send on a 9000 B heap ended in MemoryError"),
-        ({"mpy": dep(survived={"runs": 9, "sent": 0, "escaped": []})}, "checked nothing"),
+        ({"frozen": dep(survived={"runs": 9, "sent": 4, "late": 2,
+                                  "escaped": [("text", 9000, "a MemoryError")]})},
+         "frozen: text send on a 9000 B heap ended in a MemoryError"),
+        ({"mpy": dep(survived={"runs": 9, "sent": 0, "late": 2, "escaped": []})},
+         "checked nothing"),
+        ({"mpy": dep(survived={"runs": 9, "sent": 4, "late": 0, "escaped": []})},
+         "late paths went unchecked"),
     ]
     for change, words in cases:
         bad = bench_lean.native_failures(dict(good, **change))

@@ -121,14 +121,19 @@ def test_a_memory_error_inside_requests_is_temporary_before_the_body():
         po.send("Door open")
 
 
-def test_a_transport_out_of_memory_before_its_first_byte():
+@pytest.mark.parametrize("body_out, error", [(False, TemporaryError),
+                                              (True, UnknownOutcomeError)])
+def test_a_memory_error_past_the_transport_says_what_went_out(body_out, error):
+    """Where a transport could not even classify a failure: its body_out decides (a
+    transport without one counts as having sent nothing whole)."""
+
     class Full(Recorder):
         def request(self, *args):
+            self.body_out = body_out
             raise MemoryError
 
-    with pytest.raises(TemporaryError) as got:
+    with pytest.raises(error):
         Pushover(TOKEN, USER, transport=Full()).send("Door open")
-    assert "nothing was sent" in str(got.value)
 
 
 def test_no_heap_for_a_text_body_is_temporary_not_bufsize(monkeypatch):
@@ -147,22 +152,26 @@ def test_no_heap_for_a_text_body_is_temporary_not_bufsize(monkeypatch):
     assert transport.calls == []
 
 
-@pytest.mark.parametrize("status, error", [(200, UnknownOutcomeError), (400, TemporaryError),
-                                           (503, TemporaryError)])
-def test_no_heap_to_read_the_reply(monkeypatch, status, error):
-    """After a 2xx it may have been delivered; otherwise a resend, with more heap, will be
-    told what the server said."""
-
+@pytest.mark.parametrize("status, body_out, error", [
+    (200, True, UnknownOutcomeError),  # accepted, may have been delivered
+    (200, False, TemporaryError),  # a GET: nothing to deliver twice
+    (400, True, TemporaryError),  # a resend, with room, is told again what was wrong
+    (503, True, TemporaryError)])
+def test_no_heap_to_read_the_reply(monkeypatch, status, body_out, error):
     class Json:
         @staticmethod
         def loads(text):
             raise MemoryError
 
+    class Sent(Recorder):
+        def request(self, *args):
+            self.body_out = body_out
+            return super().request(*args)
+
     monkeypatch.setattr(pushover.http, "json", Json)
-    po = Pushover(TOKEN, USER, transport=Recorder(status))
     with pytest.raises(error) as got:
-        po.send("Door open")
-    assert ("HTTP %d" % status) in str(got.value)
+        Pushover(TOKEN, USER, transport=Sent(status)).send("Door open")
+    assert "out of memory" in str(got.value)
 
 
 def test_with_heap_the_same_replies_are_what_they_are():

@@ -104,11 +104,13 @@ def native_failures(m):
         sv = got.get("survived")
         if sv is not None:
             for mode, heap, what in sv["escaped"]:
-                bad.append("%s: %s send on a %d B heap ended in %s, not a PushoverError"
-                           % (name, mode, heap, what))
+                bad.append("%s: %s send on a %d B heap ended in %s" % (name, mode, heap, what))
             if not sv["sent"]:
                 bad.append("%s: no send of the sweep over heaps succeeded (it checked nothing)"
                            % name)
+            if not sv["late"]:
+                bad.append("%s: no send of the sweep failed after the whole request went out "
+                           "(the late paths went unchecked)" % name)
     # a working collector: with it off, the same sends need more heap
     if m["mpy"]["attach"]["heap_off"] <= m["mpy"]["attach"]["heap"]:
         bad.append("the collector did not make the attachment send fit a smaller heap")
@@ -252,13 +254,13 @@ def survive(main, run, kw, att, got, step):
         told = dict(kv.split("=") for kv in last.split() if "=" in kv)
         outcome = told.get("outcome")
         sent += outcome == "0"
-        late += outcome == "1" and told.get("read") == "1"
+        late += outcome == "1" and told.get("read") == "1" and told["unknown"] == "1"
         if outcome == "1" and told["unknown"] != told["read"]:
             escaped.append((mode, heap, "an UnknownOutcomeError before the whole request "
                             "went out" if told["unknown"] == "1" else "an error that is "
                             "not UnknownOutcomeError after the whole request went out"))
         elif outcome not in ("0", "1"):
-            escaped.append((mode, heap, "MemoryError" if outcome == "3" else
+            escaped.append((mode, heap, "a MemoryError" if outcome == "3" else
                             "no answer: " + res.stderr[-120:].strip()))
     return {"runs": runs, "sent": sent, "late": late, "escaped": escaped}
 

@@ -58,9 +58,6 @@ class Pushover:
         # text never holds bufsize bytes
         self._spare = self._lent = None
 
-    def __repr__(self):
-        return "<Pushover " + self.api_url + ">"
-
     def check(self, message, user=None, **fields):
         """Check a message without building its body (a queue's put): (user, pairs,
         attachment), or FieldError."""
@@ -108,18 +105,25 @@ class Pushover:
 
     def request(self, method, path, form=None):
         """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""
+        status = None
         try:
-            secrets = self.secrets(form)
-            status, headers, body = self.transport.request(method, self.api_url + "/" + path,
-                                                           form, self.timeout, secrets)
-        except MemoryError:  # before its first byte: a transport classifies what fails later
-            raise TemporaryError("out of memory: nothing was sent") from None
-        finally:
-            # the body has gone out (or failed): lend it again. Only this synchronous path
-            # gives it back; pushover.aio does not, as its tasks may hold forms at once
-            if getattr(form, "_buf", None) is self._lent:
-                self._spare = self._lent
-        return parse_reply(status, headers, body, secrets)
+            try:
+                secrets = self.secrets(form)
+                status, headers, body = self.transport.request(
+                    method, self.api_url + "/" + path, form, self.timeout, secrets)
+            finally:
+                # the body has gone out (or failed): lend it again. Only this synchronous path
+                # gives it back; pushover.aio does not, as its tasks may hold forms at once
+                if getattr(form, "_buf", None) is self._lent:
+                    self._spare = self._lent
+            return parse_reply(status, headers, body, secrets)
+        except MemoryError:
+            # where even classifying it ran out (a transport classifies every failure after
+            # its first byte) or parsing the reply did: what went out and what came back say.
+            # A reply that is not a 2xx will say again what it said, to a resend with room
+            if (status is None or status < 300) and getattr(self.transport, "body_out", False):
+                raise UnknownOutcomeError("out of memory once sent") from None
+            raise TemporaryError("out of memory: not all sent") from None
 
     def secrets(self, form=None):
         """The strings that must never reach an error, a log or a repr: the token, the default

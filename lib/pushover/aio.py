@@ -20,7 +20,7 @@ is plain code below, which runs without asyncio.
 from micropython import const
 
 from .compat import ticks_diff, ticks_ms
-from .errors import TemporaryError
+from .errors import TemporaryError, UnknownOutcomeError
 from .http import REPLY_CAP, _int_or_none, failure, parse_reply, read_body
 from .sock import (
     _nothing_read,
@@ -244,13 +244,17 @@ class Connection:
 
     async def request(self, method, path, form=None):
         """`form` to `api_url/path`, the reply parsed into a Result (or its error)."""
+        self._sent = self._length = 0
+        status = None
         try:
             secrets = self.po.secrets(form)
             status, headers, body = await self.exchange(method, self.po.api_url + "/" + path,
                                                         form, secrets)
-        except MemoryError:  # before its first byte: exchange() classifies what fails later
-            raise TemporaryError("out of memory: nothing was sent") from None
-        return parse_reply(status, headers, body, secrets)
+            return parse_reply(status, headers, body, secrets)
+        except MemoryError:  # as in Pushover.request: what went out and came back decide
+            if (status is None or status < 300) and self._length and self._sent >= self._length:
+                raise UnknownOutcomeError("out of memory once sent") from None
+            raise TemporaryError("out of memory: not all sent") from None
 
     async def exchange(self, method, url, form=None, secrets=()):
         """-> (HTTP status, headers, body), or a PushoverError; one watchdog for it all."""

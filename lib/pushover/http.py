@@ -126,6 +126,9 @@ class UrequestsTransport:
 
             collect = gc.collect
         self.collect = collect
+        # whether the whole body of the latest request went out, for a MemoryError that got
+        # past the transport (Pushover.request); made here, so setting it allocates nothing
+        self.body_out = False
 
     def _body(self, chunks, state):
         """The body handed to requests: the form's chunks, counting in state[0] the bytes that
@@ -138,6 +141,7 @@ class UrequestsTransport:
         except PushoverError as e:
             state[1] = e
             raise OSError(_EIO) from None
+        self.body_out = True  # requests asked for more after the last chunk: all written
 
     def request(self, method, url, form=None, timeout=None, secrets=()):
         """-> (HTTP status, {lower-case header: value}, body bytes), or a PushoverError.
@@ -159,6 +163,7 @@ class UrequestsTransport:
             if name in _WANTED:
                 got[name] = value.strip().decode()
 
+        self.body_out = False
         headers = {}
         chunks = data = None
         state = [0, None]  # body bytes sent, the form's own error
@@ -210,18 +215,13 @@ class UrequestsTransport:
 def parse_reply(status, headers, body, secrets=()):
     """A Result for a success, else raise the error that says whether a retry can help."""
     try:
-        try:
-            data = json.loads(body.decode() if body else "null")
-        except (ValueError, UnicodeError):
-            data = None
-        if not isinstance(data, dict):
-            data = None
-        elif 200 <= status < 300 and data.get("status") == 1:
-            return Result(status, data, headers)
-        from .outcome import refused
+        data = json.loads(body.decode() if body else "null")
+    except (ValueError, UnicodeError):
+        data = None
+    if not isinstance(data, dict):
+        data = None
+    elif 200 <= status < 300 and data.get("status") == 1:
+        return Result(status, data, headers)
+    from .outcome import refused
 
-        error = refused(status, headers, data, secrets)
-    except MemoryError:  # too little heap to read the reply (a resend will have more)
-        error = (UnknownOutcomeError if status < 300 else TemporaryError)(
-            "HTTP " + str(status) + ": out of memory")
-    raise error
+    raise refused(status, headers, data, secrets)

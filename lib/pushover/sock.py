@@ -168,6 +168,7 @@ class SocketTransport:
         self.tls = tls
         self._conn = None  # [key, stream, poller (None: not made yet, False: cannot poll)]
         self.connections = 0  # opened so far (for measurements)
+        self.body_out = False  # made here: setting it later allocates nothing
 
     def _connect(self, host, port, timeout):
         import socket
@@ -217,6 +218,7 @@ class SocketTransport:
             self._conn = None
 
     def request(self, method, url, form=None, timeout=None, secrets=()):
+        self.body_out = False  # whether the whole body went out (UrequestsTransport.body_out)
         tls, host, port, path = _split_url(url)
         while True:
             try:
@@ -255,6 +257,7 @@ class SocketTransport:
                         sent += len(chunk)
                 finally:
                     chunks.close()
+                self.body_out = True  # for Pushover.request, as UrequestsTransport says it
         except Exception as e:
             if reused and (form is None or sent < length) and _nothing_read(e):
                 raise _Stale() from None  # a reused connection the server had closed
