@@ -1,5 +1,7 @@
-"""Guest script (MicroPython), run by lean_memory.py in its `survive-text` and
-`survive-attach` modes: one send on whatever heap it is given, and how it went. It prints
+"""Guest script (MicroPython), run by lean_memory.py in its `survive-text`, `survive-attach`,
+`survive-sock-text` and `survive-sock-attach` modes (the `sock` ones through
+pushover.sock.SocketTransport instead of requests): one send on whatever heap it is given,
+and how it went. It prints
 `sending` once the import and Pushover() fit (before that the heap is too small for any send;
 such a run may end anywhere), then `outcome=N unknown=U read=R`: N is 0 sent, 1 a
 PushoverError, 3 a MemoryError escaped the send; U is 1 for an UnknownOutcomeError; R is 1
@@ -53,10 +55,15 @@ import requests  # noqa: E402,F401 (after the fake socket module is in place)
 
 import pushover  # noqa: E402
 
-po = pushover.Pushover(TOKEN, USER, api_url="http://api.pushover.net/1")
+transport = None
+if "-sock-" in MODE:
+    from pushover.sock import SocketTransport
+
+    transport = SocketTransport()
+po = pushover.Pushover(TOKEN, USER, api_url="http://api.pushover.net/1", transport=transport)
 print("sending")
 try:
-    if MODE == "survive-text":
+    if MODE.endswith("-text"):
         po.send("Door open")
     else:
         po.send("Motion", attachment=PATH, attachment_type="image/jpeg")
