@@ -70,7 +70,7 @@ bench-native: $(STAMP)
 	$(PY) tools/nativecore/build.py
 	$(PY) tools/bench_lean.py --micropython $(NATIVE)/micropython32 --mpy-cross \
 		$(NATIVE)/mpy-cross --requests $(NATIVE)/fw --frozen $(NATIVE)/micropython32-frozen \
-		--native-bounds --step 64
+		--fw-requests $(NATIVE)/micropython32-requests --native-bounds --step 64
 
 # lib/ and examples/ against the ESP32 firmware's stubs (also part of `make test`)
 typecheck: $(STAMP)

@@ -111,6 +111,23 @@ def test_the_frozen_deployment_is_measured_from_the_firmware_alone():
     assert "frozen" in bench_lean.report(m)
 
 
+def test_the_fw_mpy_row_runs_the_compiled_package_on_the_requests_firmware():
+    """--fw-requests BINARY: the .mpy package (and the guest) on that binary, with no
+    stand-in of requests on the path (the binary has it), and refused if the binary has
+    the package frozen in too."""
+    calls = []
+    m = bench_lean.measure(run=_recorder(calls, "plain"),
+                           fw_requests=_recorder(calls, "fw"))
+    assert set(m) == {"mpy", "source", "fw-mpy"}
+    fw = [paths for tag, _, paths in calls if tag == "fw"]
+    assert fw and all(len(p) == 2 and p[0].endswith("lib") and p[1].endswith("mpy")
+                      for p in fw)
+    assert "fw-mpy" in bench_lean.report(m)
+    with pytest.raises(RuntimeError, match="--fw-requests"):
+        bench_lean.measure(run=_recorder([], "plain"),
+                           fw_requests=_recorder([], "fw", has_package=True))
+
+
 def test_the_mpy_rows_refuse_a_binary_with_the_package_frozen_in():
     """Its names would be in the firmware's qstr pool: a .mpy loaded there would not pay for
     them, and its figures would be too small (3.3 KB of `import pushover`, measured)."""
@@ -130,12 +147,14 @@ def test_the_native_bounds_can_fail():
         return dict({"keeps": 1000, "text": dict(row), "attach": dict(row),
                      "bare-text": dict(row), "bare-attach": dict(row)}, **kw)
 
-    good = {"mpy": dep(), "frozen": dep(), "runtime": "x"}
+    good = {"mpy": dep(), "fw-mpy": dep(), "frozen": dep(), "runtime": "x"}
     assert bench_lean.native_failures(good) == []
     b = bench_lean.NATIVE_BOUNDS
     cases = [
         ({"mpy": dep(keeps=b["keeps"] + 1)}, "mpy: import pushover keeps"),
         ({"frozen": dep(keeps=b["frozen_keeps"] + 1)}, "frozen: import pushover keeps"),
+        ({"fw-mpy": dep(attach=dict(row, heap=10_000 + b["fw_attach_over_bare"] + 1))},
+         "fw-mpy: attach"),
         ({"mpy": dep(text=dict(row, heap=10_000 + b["text_over_bare"] + 1))}, "mpy: text"),
         ({"frozen": dep(attach=dict(row, heap=10_000 + b["frozen_attach_over_bare"] + 1))},
          "frozen: attach"),

