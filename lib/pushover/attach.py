@@ -156,10 +156,9 @@ class Multipart(Form):
 
                 b = "pushover" + hexlify(os.urandom(16)).decode()
             except (AttributeError, OSError):  # a port without a random source
-                from random import getrandbits
+                from .options import pseudo_random_boundary
 
-                b = "pushover%x%x%x%x" % (getrandbits(32), getrandbits(32), getrandbits(32),
-                                          getrandbits(32))
+                b = pseudo_random_boundary()
             taken = False
             for _, value in pairs:
                 if b in value:

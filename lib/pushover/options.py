@@ -96,6 +96,14 @@ def checked(name, value):
     return value
 
 
+def pseudo_random_boundary():
+    """A multipart boundary from `random`, for a port without os.urandom (attach.py)."""
+    from random import getrandbits
+
+    return "pushover%x%x%x%x" % (getrandbits(32), getrandbits(32), getrandbits(32),
+                                 getrandbits(32))
+
+
 def check_boundary(boundary, pairs):
     """A boundary given for a reproducible body: it goes into a header, so 1 to 70 of A-Z a-z
     0-9 _ -, and it may not occur in a field's value."""
