@@ -180,3 +180,25 @@ def test_with_heap_the_same_replies_are_what_they_are():
         Pushover(TOKEN, USER, transport=Recorder(400, b'{"status":0,"errors":["bad"]}')).send(
             "x")
     assert Pushover(TOKEN, USER, transport=Recorder()).send("x").request == "r-1"
+
+
+def test_no_heap_for_an_aio_connection_sends_nothing(monkeypatch, tmp_path):
+    """pushover.aio's entry points make their Connection after the form: a heap too small
+    for it is the TemporaryError po.form() gives, and a queue keeps its messages."""
+    import asyncio
+
+    from pushover import aio
+    from pushover.queue import Queue
+
+    def full(self, *args, **kw):
+        raise MemoryError
+
+    monkeypatch.setattr(aio.Connection, "__init__", full)
+    po = Pushover(TOKEN, USER, api_url="http://127.0.0.1:9/1")
+    with pytest.raises(TemporaryError, match="nothing was sent"):
+        asyncio.run(aio.send(po, "Door open"))
+    q = Queue(str(tmp_path / "q.log"))
+    q.put("kept")
+    with pytest.raises(TemporaryError):
+        asyncio.run(aio.flush(q, po))
+    assert [m for _, m, _ in q.pending()] == ["kept"]

@@ -399,11 +399,19 @@ def _closed_while_idle(reader):
     return False
 
 
+def _connection(po, *args, **kw):
+    """A Connection, or, on a heap too small for one, the TemporaryError po.form() gives."""
+    try:
+        return Connection(po, *args, **kw)
+    except MemoryError:
+        raise TemporaryError("out of memory: nothing was sent") from None
+
+
 async def send(po, message, verify=True, cadata=None, timeout=None, **fields):
     """Check and send one message on a connection of its own; the Result, or the
     PushoverError that po.send() would raise. Nothing is opened for bad input."""
     form = po.form(message, via=Connection, **fields)  # its head goes through the buffer
-    conn = Connection(po, verify, cadata, timeout, keepalive=False)
+    conn = _connection(po, verify, cadata, timeout, keepalive=False)
     try:
         return await conn.request("POST", "messages.json", form)
     finally:
@@ -441,7 +449,7 @@ async def wait_receipt(po, receipt, timeout, interval=5, sleep=None, **conn_kw):
         raise FieldError("timeout", "must be 0 or more seconds")
     receipts = Receipts(po, interval)
     start = ticks_ms()
-    conn = Connection(po, **conn_kw)
+    conn = _connection(po, **conn_kw)
     try:
         while True:
             status = await receipt_status(conn, receipts, receipt, sleep)
@@ -456,10 +464,10 @@ async def flush(queue, po, on_unknown="resend", limit=None, **conn_kw):
     Connection); the same tuple."""
     from .errors import PushoverError
 
-    steps = queue.flushing(on_unknown, limit)
-    outcome = None
-    conn = Connection(po, **conn_kw)
+    conn = _connection(po, **conn_kw)
     try:
+        steps = queue.flushing(on_unknown, limit)
+        outcome = None
         while True:
             message, fields = steps.send(outcome)
             try:
@@ -490,7 +498,7 @@ async def retry_send(po, message, attempts=5, deadline=600, max_delay=300,
 
     fields["via"] = Connection  # the form is sent by a Connection, whose head goes through it
     form, waits, elapsed = start(po, message, attempts, max_delay, on_unknown, None, fields)
-    conn = Connection(po, verify, cadata, timeout)
+    conn = _connection(po, verify, cadata, timeout)
     try:
         while True:
             try:
