@@ -250,7 +250,7 @@ def survive(main, run, kw, att, got, step):
     attachment send on every heap from the bare sender's smallest to 4 KB past the
     library's, in `step`s, then on a heap that fits with all but 0 to 4 KB of it taken once
     the reply is being read (survive_heap.py's LEFT); and both again through the socket
-    transport. N counts the runs whose import and Pushover() fitted, S those
+    transport and through pushover.aio. N counts the runs whose import and Pushover() fitted, S those
     that sent, L those that failed after the whole request went out; `escaped` those where
     something other than a success or a PushoverError came out of the send (a MemoryError,
     or no answer at all), or a PushoverError that says the wrong thing about delivery (an
@@ -266,11 +266,13 @@ def survive(main, run, kw, att, got, step):
         # being read: failures after the whole request went out, at points that move
         for left in range(0, 4096, step):
             cases.append((mode, got[mode]["heap"] + 8192, [str(left)]))
-        # the same through the socket transport, whose import takes some 7 KB more
-        for heap in range(got[mode]["heap"], got[mode]["heap"] + 16384, 2 * step):
-            cases.append(("sock-" + mode, heap, []))
-        for left in range(0, 4096, step):
-            cases.append(("sock-" + mode, got[mode]["heap"] + 24576, [str(left)]))
+        # the same through the socket transport, whose import takes some 7 KB more, and
+        # through pushover.aio (over stand-ins of asyncio's streams), some 16 KB more
+        for via, more in (("sock-", 16384), ("aio-", 24576)):
+            for heap in range(got[mode]["heap"], got[mode]["heap"] + more, 2 * step):
+                cases.append((via + mode, heap, []))
+            for left in range(0, 4096, step):
+                cases.append((via + mode, got[mode]["heap"] + more + 8192, [str(left)]))
     for mode, heap, left in cases:
         res = run(main, heap=heap, args=["survive-" + mode, "on", *att, *left], **kw)
         if "sending" not in res.stdout:

@@ -1,7 +1,7 @@
 """Guest script (MicroPython), run by lean_memory.py in its `survive-text`, `survive-attach`,
-`survive-sock-text` and `survive-sock-attach` modes (the `sock` ones through
-pushover.sock.SocketTransport instead of requests): one send on whatever heap it is given,
-and how it went. It prints
+`survive-sock-*` and `survive-aio-*` modes (through pushover.sock.SocketTransport, or
+pushover.aio.send() over stand-ins of asyncio's streams, instead of requests): one send on
+whatever heap it is given, and how it went. It prints
 `sending` once the import and Pushover() fit (before that the heap is too small for any send;
 such a run may end anywhere), then `outcome=N unknown=U read=R`: N is 0 sent, 1 a
 PushoverError, 3 a MemoryError escaped the send; U is 1 for an UnknownOutcomeError; R is 1
@@ -50,8 +50,102 @@ class WatchedNet(Net):
         return Watched()
 
 
+class Streams:
+    """What pushover.aio asks of asyncio, over the same fake socket: open_connection() to a
+    reader (read) and a writer (write, drain, close), create_task() for the watchdog, which
+    never fires here (its coroutine is closed), current_task(), sleep()."""
+
+    class CancelledError(BaseException):
+        pass
+
+    class Task:
+        def cancel(self):
+            return True
+
+    def create_task(self, coro):
+        coro.close()
+        return self.Task()
+
+    def current_task(self):
+        return self.Task()
+
+    async def sleep(self, seconds):
+        pass
+
+    async def open_connection(self, host, port, ssl=None, server_hostname=None):
+        sock = Watched()
+        return Reader(sock), Writer(sock)
+
+
+class Reader:
+    def __init__(self, sock):
+        self.sock = sock
+
+    async def read(self, n):
+        if not READ[0]:
+            self.sock.readline()  # as requests reads the status line: marks the reply read
+            self.sock.pos = 0
+        return self.sock.read(n)
+
+
+class Writer:
+    def __init__(self, sock):
+        self.sock = sock
+
+    def write(self, data):
+        self.sock.write(data)
+
+    async def drain(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class Clock:
+    """The board's time module, for pushover.compat, where the core has none: the class
+    itself goes into sys.modules (MicroPython will not `from x import` a bound method)."""
+
+    @staticmethod
+    def time():
+        return 1767225600
+
+    @staticmethod
+    def gmtime(t=0):
+        return (1970, 1, 1, 0, 0, 0, 3, 1)
+
+    @staticmethod
+    def ticks_ms():
+        return 0
+
+    @staticmethod
+    def ticks_diff(a, b):
+        return a - b
+
+    @staticmethod
+    def sleep_ms(ms):
+        pass
+
+
+def run(coro):
+    """A coroutine to its end, without a loop: nothing in it waits on anything."""
+    try:
+        while True:
+            coro.send(None)
+    except StopIteration as done:
+        return done.value
+
+
 sys.modules["socket"] = WatchedNet()
 import requests  # noqa: E402,F401 (after the fake socket module is in place)
+
+if "-aio-" in MODE:
+    if "time" not in sys.modules:
+        try:
+            import time  # noqa: F401
+        except ImportError:
+            sys.modules["time"] = Clock
+    sys.modules["asyncio"] = Streams()
 
 import pushover  # noqa: E402
 
@@ -60,16 +154,41 @@ if "-sock-" in MODE:
     from pushover.sock import SocketTransport
 
     transport = SocketTransport()
+if "-aio-" in MODE:
+    from pushover import aio
 po = pushover.Pushover(TOKEN, USER, api_url="http://api.pushover.net/1", transport=transport)
+fields = {} if MODE.endswith("-text") else {"attachment": PATH, "attachment_type": "image/jpeg"}
+message = "Door open" if MODE.endswith("-text") else "Motion"
+# the coroutine object is the caller's to make (as is the call of send() itself): made before
+# `sending`, it is not counted as the library's
+coro = aio.send(po, message, verify=False, **fields) if "-aio-" in MODE else None
+got = None
+
+
+def attempt():
+    """(outcome, unknown): in a function, so that nothing it keeps takes a heap block (a
+    module's names live in its dict, which grows)."""
+    try:
+        if coro is not None:
+            run(coro)
+        else:
+            po.send(message, **fields)
+        return 0, 0
+    except pushover.PushoverError as e:
+        return 1, isinstance(e, pushover.UnknownOutcomeError)
+    except MemoryError:
+        return 3, 0
+
+
+def give_back():
+    n = 0
+    while n < len(HOG):  # a loop over an int: nothing allocated while the heap is full
+        HOG[n] = None
+        n += 1
+    gc.collect()
+
+
 print("sending")
-try:
-    if MODE.endswith("-text"):
-        po.send("Door open")
-    else:
-        po.send("Motion", attachment=PATH, attachment_type="image/jpeg")
-    print("outcome=0 unknown=0 read=%d" % READ[0])
-except pushover.PushoverError as e:
-    print("outcome=1 unknown=%d read=%d" % (isinstance(e, pushover.UnknownOutcomeError),
-                                            READ[0]))
-except MemoryError:
-    print("outcome=3 unknown=0 read=%d" % READ[0])
+got = attempt()
+give_back()
+print("outcome=%d unknown=%d read=%d" % (got[0], got[1], READ[0]))
