@@ -57,8 +57,8 @@ def scrub(text, secrets):
 
 def failure(e, sent, length, secrets, what):
     """The PushoverError for exception `e`, raised while `sent` of the `length` body bytes had
-    gone out: outcome.classify, loaded now. Where the heap cannot even load it, what is known
-    without it: only a body that went out whole may have been delivered."""
+    gone out: outcome.classify, loaded now. Where the heap cannot even load or run it, what is
+    known without it: only a body that went out whole may have been delivered."""
     try:
         from .outcome import classify
 

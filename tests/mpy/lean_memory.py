@@ -3,8 +3,8 @@ streaming sender, both through the stand-in of the firmware's requests (tools/fi
 socket that takes every byte and answers 200.
 
     lean_memory.py MODE COLLECTOR [ATTACHMENT]
-    MODE: import | text | attach | again | bare-text | bare-attach | survive-text |
-          survive-attach                                             COLLECTOR: on | off
+    MODE: import | text | attach | again | bare-text | bare-attach | survive-*
+                                                                     COLLECTOR: on | off
 
 `import` prints `keeps` (bytes still held after gc.collect(), run at the top level only: the
 WASI build's collector is not trusted mid-call). The others print `ok`, `import` (bytes the
@@ -12,7 +12,8 @@ import allocated) and `send` (bytes the send allocated), both counted with the c
 run with the collector on, a run that ends with ok=1 (exit 0) shows that the heap it was
 given suffices. `again` sends the attachment twice and counts the second send only: the
 steady state of a board that sends photos, with the attachment path already loaded.
-The attachment is the file ATTACHMENT (default /tmp/att.bin). `survive-*`: survive_heap.py.
+The attachment is the file ATTACHMENT (default /tmp/att.bin). `survive-*` (through requests, the
+socket transport or pushover.aio, a text message or the attachment): see survive_heap.py.
 
 The socket is a fake `socket` module put in sys.modules before `requests` is imported, as
 micropython-lib's own tests of requests do: so the same script runs under the WASI build with
