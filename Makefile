@@ -77,17 +77,18 @@ typecheck: $(STAMP)
 	$(PY) tools/typecheck.py
 
 # --- on a board -------------------------------------------------------------------------
-# make deploy BOARD=esp32 PORT=/dev/ttyUSB0 [EXAMPLE=temperature_alert] [REQUESTS=1]
+# make deploy BOARD=esp32 PORT=/dev/ttyUSB0 [EXAMPLE=temperature_alert] [REQUESTS=1] [LINES=1]
 # PORT is the board's serial port here (the TCP port of `make server` otherwise); without it
 # mpremote takes the first USB serial port it finds. Needs settings.py (examples/settings_template.py).
 BOARD   ?= esp32
 SERIAL   = $(if $(filter command line environment,$(origin PORT)),$(PORT),auto)
 DEPLOY   = $(PY) tools/deploy.py --board $(BOARD) --port $(SERIAL) \
-           $(if $(EXAMPLE),--example $(EXAMPLE)) $(if $(REQUESTS),--install-requests)
+           $(if $(EXAMPLE),--example $(EXAMPLE)) $(if $(REQUESTS),--install-requests) \
+           $(if $(LINES),--line-numbers)
 
 # compile lib/ with mpy-cross for $(BOARD) into build/mpy/$(BOARD)/pushover
 mpy: $(STAMP)
-	$(PY) tools/deploy.py --board $(BOARD) --compile-only
+	$(PY) tools/deploy.py --board $(BOARD) --compile-only $(if $(LINES),--line-numbers)
 
 deploy: $(STAMP)
 	$(DEPLOY)

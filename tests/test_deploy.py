@@ -98,6 +98,7 @@ def test_mpy_files_are_real_mpy_for_the_board(board, settings_file, tmp_path, ca
     assert code == 0, err
     assert len(calls) == len(MODULES)
     assert all(f"-march={EXPECTED_MARCH[board]}" in cmd for cmd in calls)
+    assert all(deploy.OPTIMISE in cmd for cmd in calls)
     built = sorted((tmp_path / "pushover").iterdir())
     assert [p.name for p in built] == [m + ".mpy" for m in MODULES]
     for path in built:
@@ -122,6 +123,40 @@ def test_march_reaches_native_code(board, tmp_path, monkeypatch):
     magic, version, arch, sub, _ = mpy_header(out)
     assert (magic, version, arch) == ("M", 6, ARCH_CODE[EXPECTED_MARCH[board]])
     assert sub == 3  # mpy v6.3: MicroPython 1.23 and later
+
+
+@pytest.mark.parametrize("line_numbers", [False, True])
+def test_line_numbers_only_when_asked(line_numbers, tmp_path, monkeypatch):
+    """By default the .mpy files carry no line numbers (heap on the board): a traceback
+    through them under MicroPython shows line 1; with --line-numbers it shows the real line."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "deep.py").write_text("def fail():\n\n\n\n    raise ValueError('here')\n")
+    monkeypatch.setattr(deploy, "LIB", src)
+    deploy.compile_library("esp32", tmp_path / "out", line_numbers)
+    script = tmp_path / "main.py"
+    script.write_text("import sys\nfrom pushover import deep\ntry:\n    deep.fail()\n"
+                      "except ValueError as e:\n    sys.print_exception(e)\n")
+    res = run_micropython(script, heap="256K", paths=[tmp_path / "out"])
+    assert res.ok, res.stderr
+    shown = res.stdout + res.stderr
+    assert 'File "pushover/deep.py", line ' + ("5" if line_numbers else "1") + "," in shown, shown
+
+
+def test_line_numbers_flag_reaches_mpy_cross(settings_file, tmp_path, capsys, monkeypatch):
+    calls = []
+    real_run = subprocess.run
+
+    def spy(cmd, *a, **kw):
+        calls.append(cmd)
+        return real_run(cmd, *a, **kw)
+
+    monkeypatch.setattr(deploy.subprocess, "run", spy)
+    code, _, err = dry_run(capsys, "--board", "esp32", "--settings", str(settings_file),
+                           "--build-dir", str(tmp_path), "--line-numbers")
+    assert code == 0, err
+    assert calls and not any(deploy.OPTIMISE in cmd for cmd in calls)
+    assert deploy.OPTIMISE not in err
 
 
 def test_compiled_library_imports_under_micropython(tmp_path):
@@ -197,7 +232,7 @@ def test_real_run_executes_the_dry_run_commands(settings_file, tmp_path, capsys,
         return Done()
 
     built = sorted((tmp_path / "pushover").glob("*.mpy"))  # by the dry run above
-    monkeypatch.setattr(deploy, "compile_library", lambda board, out: built)
+    monkeypatch.setattr(deploy, "compile_library", lambda board, out, line_numbers: built)
     monkeypatch.setattr(deploy.subprocess, "run", fake_run)
     monkeypatch.setattr(deploy.shutil, "which", lambda *a, **kw: "/bin/mpremote")
     assert deploy.main(["--board", "esp32", "--settings", str(settings_file),
@@ -212,7 +247,7 @@ def test_wrong_version_on_the_board_fails(settings_file, tmp_path, monkeypatch, 
         returncode = 0
         stdout = "0.0.1\n"
 
-    monkeypatch.setattr(deploy, "compile_library", lambda board, out: sorted(
+    monkeypatch.setattr(deploy, "compile_library", lambda board, out, line_numbers: sorted(
         (tmp_path / "pushover").glob("*.mpy")))
     monkeypatch.setattr(deploy.subprocess, "run", lambda cmd, *a, **kw: Reply())
     monkeypatch.setattr(deploy.shutil, "which", lambda *a, **kw: "/bin/mpremote")

