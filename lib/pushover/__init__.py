@@ -16,7 +16,7 @@ from .errors import (  # noqa: F401
     TemporaryError,
     UnknownOutcomeError,
 )
-from .fields import check, check_key, check_users
+from .fields import check, check_int, check_key, check_users
 from .form import Form
 from .http import Result, UrequestsTransport, parse_reply  # noqa: F401
 
@@ -49,7 +49,10 @@ class Pushover:
         if transport is None:
             transport = UrequestsTransport()
         self.transport = transport
-        self.bufsize = bufsize
+        # checked here, not at the first send: a queue would keep every message of a setting
+        # that can never work (it takes a bufsize error for the heap's, which a later flush
+        # may have)
+        self.bufsize = check_int("bufsize", bufsize, 64)
         self.timeout = timeout
         # the one bufsize buffer, made by the first send with an attachment (before it loads
         # the attachment path, while the heap is least cut up) and then lent to one form at a

@@ -69,6 +69,18 @@ def test_validation_errors():
     assert not po.transport.calls, "no request may be made for bad input"
 
 
+def test_a_bufsize_that_cannot_work_is_refused_by_the_constructor():
+    """Not at the first send: a queue would keep its messages for ever, and a str or None
+    would end in a TypeError rather than a FieldError."""
+    e = raises(FieldError, Pushover, TOKEN, USER, transport=FakeTransport(), bufsize=63)
+    assert (e.field, e.limit, e.size) == ("bufsize", 64, 63)
+    assert str(e) == "bufsize: at least 64 (got 63)"
+    for bad in ("1024", None, 1024.0, True):
+        e = raises(FieldError, Pushover, TOKEN, USER, transport=FakeTransport(), bufsize=bad)
+        assert e.field == "bufsize" and TOKEN not in str(e), str(e)
+    assert Pushover(TOKEN, USER, transport=FakeTransport(), bufsize=64).bufsize == 64
+
+
 def test_reply_parsing():
     po = Pushover(TOKEN, USER, transport=FakeTransport(Reply(
         200, b'{"status":1,"request":"r9","receipt":"abc"}',
