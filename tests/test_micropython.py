@@ -98,9 +98,10 @@ def test_heap_does_not_grow_with_the_attachment(variant, heap, mpy_lib, tmp_path
     # chunks and allocate the same bytes.
     assert allocs[5_000_000]["alloc"] == allocs[100_000]["alloc"]
     assert allocs[5_000_000]["chunks"] - allocs[100_000]["chunks"] > 4700
-    # a message with no attachment bytes allocates no more (its buffer is only as large as
-    # its body needs), and less by at most the buffer it does not need
-    assert 0 <= allocs[5_000_000]["alloc"] - allocs[0]["alloc"] <= 1024
+    # a message with a 3-byte attachment allocates about the same: the same lent buffer of
+    # bufsize. "About": from source its figure moved between 5,120 and 5,216 B over three
+    # commits that did not touch the attachment path (the others' between 5,136 and 5,152 B)
+    assert -256 <= allocs[5_000_000]["alloc"] - allocs[0]["alloc"] <= 1024
 
 
 def test_a_buffer_in_ram_is_sent_without_a_copy(tmp_path):
