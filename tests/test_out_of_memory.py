@@ -19,7 +19,7 @@ from pushover import (
     UnknownOutcomeError,
 )
 from pushover.api import call
-from pushover.http import UrequestsTransport, failure
+from pushover.http import UrequestsTransport, failure, out_of_memory
 
 TOKEN = "aToken0123456789abcdefghijKLMN"
 USER = "uUser0123456789abcdefghijKLMNO"
@@ -202,3 +202,41 @@ def test_no_heap_for_an_aio_connection_sends_nothing(monkeypatch, tmp_path):
     with pytest.raises(TemporaryError):
         asyncio.run(aio.flush(q, po))
     assert [m for _, m, _ in q.pending()] == ["kept"]
+
+
+@pytest.mark.parametrize("sent, status, error", [
+    (True, None, UnknownOutcomeError),  # all out, nothing read back: it may have arrived
+    (True, 200, UnknownOutcomeError),  # a 2xx whose reading or parsing ran out
+    (True, 400, TemporaryError),  # a refusal, which a resend with room will hear again
+    (True, 500, TemporaryError),
+    (False, None, TemporaryError),  # not all out: it cannot have been delivered
+    (False, 200, TemporaryError),
+])
+def test_one_rule_for_a_heap_that_ran_out_once_past_the_form(sent, status, error):
+    """out_of_memory() is the rule Pushover.request, aio's Connection.request and failure()'s
+    fallback all use: only a request that went out whole with no reply but a 2xx may have
+    been delivered."""
+    got = out_of_memory(sent, status)
+    assert type(got) is error and str(got).startswith("out of memory")
+    if status is None:  # failure()'s fallback, where not even outcome.py could be loaded
+        assert type(failure_without_outcome(sent)) is error
+
+
+def failure_without_outcome(sent):
+    """failure() for a body of 10 bytes, `sent` whole or not, on a heap where loading
+    outcome.classify raises MemoryError."""
+    real_import = builtins.__import__
+
+    def no_heap(name, *a, **kw):
+        if name == "outcome" or name.endswith(".outcome"):
+            raise MemoryError
+        return real_import(name, *a, **kw)
+
+    saved = sys.modules.pop("pushover.outcome", None)
+    builtins.__import__ = no_heap
+    try:
+        return failure(OSError(104), 10 if sent else 3, 10, [TOKEN], "network error")
+    finally:
+        builtins.__import__ = real_import
+        if saved is not None:
+            sys.modules["pushover.outcome"] = saved

@@ -18,7 +18,7 @@ from .errors import (  # noqa: F401
 )
 from .fields import check, check_int, check_key, check_users
 from .form import Form
-from .http import Result, UrequestsTransport, parse_reply  # noqa: F401
+from .http import Result, UrequestsTransport, out_of_memory, parse_reply  # noqa: F401
 
 API_URL = "https://api.pushover.net/1"
 __version__ = "0.1.0"
@@ -122,11 +122,8 @@ class Pushover:
             return parse_reply(status, headers, body, secrets)
         except MemoryError:
             # where even classifying it ran out (a transport classifies every failure after
-            # its first byte) or parsing the reply did: what went out and what came back say.
-            # A reply that is not a 2xx will say again what it said, to a resend with room
-            if (status is None or status < 300) and getattr(self.transport, "body_out", False):
-                raise UnknownOutcomeError("out of memory once sent") from None
-            raise TemporaryError("out of memory: not all sent") from None
+            # its first byte) or parsing the reply did: what went out and what came back say
+            raise out_of_memory(getattr(self.transport, "body_out", False), status) from None
 
     def secrets(self, form=None):
         """The strings that must never reach an error, a log or a repr: the token, the default

@@ -20,8 +20,8 @@ is plain code below, which runs without asyncio.
 from micropython import const
 
 from .compat import ticks_diff, ticks_ms
-from .errors import TemporaryError, UnknownOutcomeError
-from .http import REPLY_CAP, _int_or_none, failure, parse_reply, read_body
+from .errors import TemporaryError
+from .http import REPLY_CAP, _int_or_none, failure, out_of_memory, parse_reply, read_body
 from .sock import (
     _nothing_read,
     _split_url,
@@ -252,9 +252,7 @@ class Connection:
                                                         form, secrets)
             return parse_reply(status, headers, body, secrets)
         except MemoryError:  # as in Pushover.request: what went out and came back decide
-            if (status is None or status < 300) and self._length and self._sent >= self._length:
-                raise UnknownOutcomeError("out of memory once sent") from None
-            raise TemporaryError("out of memory: not all sent") from None
+            raise out_of_memory(self._length and self._sent >= self._length, status) from None
 
     async def exchange(self, method, url, form=None, secrets=()):
         """-> (HTTP status, headers, body), or a PushoverError; one watchdog for it all."""

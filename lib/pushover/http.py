@@ -67,8 +67,16 @@ def failure(e, sent, length, secrets, what):
         import gc
 
         gc.collect()
-        return (UnknownOutcomeError if length and sent >= length else TemporaryError)(
-            "out of memory")
+        return out_of_memory(length and sent >= length)
+
+
+def out_of_memory(sent, status=None):
+    """The error of a request that ran out of heap once past its form (in a transport, or
+    after it: reading the reply): only one that went out whole (`sent`) and saw no reply but a
+    2xx may have been delivered. A reply that is not a 2xx will say again what it said."""
+    if sent and (status is None or status < 300):
+        return UnknownOutcomeError("out of memory once sent")
+    return TemporaryError("out of memory: not all sent")
 
 
 def _read_upto(raw, want):
