@@ -46,15 +46,6 @@ class Result:
         self.reset = _int_or_none(headers.get("x-limit-app-reset"))
 
 
-def scrub(text, secrets):
-    """`text` with every secret (token, user key) replaced by '***'."""
-    text = str(text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def failure(e, sent, length, secrets, what):
     """The PushoverError for exception `e`, raised while `sent` of the `length` body bytes had
     gone out: outcome.classify, loaded now. Where the heap cannot even load or run it, what is
