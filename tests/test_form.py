@@ -51,6 +51,22 @@ def test_urlencoded_round_trip(msg, title, url, bufsize):
     assert parse_urlencoded(body) == expected_pairs(msg, title, url)
 
 
+@settings(max_examples=300, deadline=None)
+@given(msg=message, title=text, bufsize=st.integers(64, 2048))
+def test_a_text_body_that_fits_its_buffer_is_one_chunk(msg, title, bufsize):
+    """One write for a short message (one TCP segment, one TLS record on a board), whatever
+    the escapes at its end; a longer one fills every chunk but the last."""
+    po = Pushover(TOKEN, USER, bufsize=bufsize)
+    form = po.form(msg, **kwargs_of(title, None))
+    chunks = [bytes(c) for c in form.chunks()]
+    if form.length <= bufsize - 2:
+        assert len(chunks) == 1, (form.length, [len(c) for c in chunks])
+    else:  # a chunk is flushed only when the next name or escape does not fit
+        assert all(len(c) > bufsize - len("&message=") for c in chunks[:-1]), (
+            bufsize, [len(c) for c in chunks])
+    assert b"".join(chunks) == body_of(form)
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(msg=message, title=text, url=text, image=st.binary(max_size=3000),
        name=text, bufsize=st.integers(64, 300))
@@ -222,7 +238,7 @@ def test_one_buffer_is_made_by_the_first_attachment_and_lent_to_one_form_at_a_ti
     make = (lambda: po.form("hi")) if text_after else (lambda: po.form("hi", attachment=JPEG))
     second = make()
     assert second._buf is not first._buf
-    assert len(second._buf) == min(4096, second.length + 256) < 4096
+    assert len(second._buf) == min(4096, second.length + 256 + 2) < 4096
     po.request("POST", "messages.json", second)  # not the lent one: nothing comes back
     assert make()._buf is not first._buf
     po.request("POST", "messages.json", first)
@@ -234,8 +250,8 @@ def test_one_buffer_is_made_by_the_first_attachment_and_lent_to_one_form_at_a_ti
     with pytest.raises(PushoverError):
         po.request("POST", "messages.json", lent)
     assert make()._buf is lent._buf
-    # a Form made directly has its own buffer, sized to its body
-    assert len(Form([("message", "x")], bufsize=4096)._buf) == 1 + 8 + 256
+    # a Form made directly has its own buffer, sized to its body (and 2 bytes of slack)
+    assert len(Form([("message", "x")], bufsize=4096)._buf) == 1 + 8 + 256 + 2
 
 
 def test_a_pushover_that_only_sends_text_never_holds_bufsize_bytes():
@@ -244,22 +260,23 @@ def test_a_pushover_that_only_sends_text_never_holds_bufsize_bytes():
     po = Pushover(TOKEN, USER, bufsize=4096)
     for message in ("hi", "x" * 1024):
         form = po.form(message)
-        # the requests transport writes the request head itself: no room for one
-        assert len(form._buf) == min(4096, form.length)
-        body = body_of(form)  # a buffer of exactly the body's length streams it whole
+        # the requests transport writes the request head itself: no room for one, only the
+        # 2 bytes that let the body go out as one chunk
+        assert len(form._buf) == min(4096, form.length + 2)
+        body = body_of(form)
         assert len(body) == form.length and ("message", message) in parse_urlencoded(body)
     assert po._spare is None and po._lent is None
     from pushover.api import call
     from pushover.sock import SocketTransport
 
     form = Pushover(TOKEN, USER, bufsize=4096, transport=SocketTransport()).form("hi")
-    assert len(form._buf) == form.length + 256  # the socket transport sends its head first
+    assert len(form._buf) == form.length + 256 + 2  # the socket transport sends its head first
     for transport, room in ((None, 0), (SocketTransport(), 256)):  # the other API calls too
         sent = []
         other = Pushover(TOKEN, USER, transport=transport)
         other.request = lambda method, path, form=None, sent=sent: sent.append(form)
         call(other, "POST", "glances.json", [("title", "21.5 C")])
-        assert len(sent[0]._buf) == sent[0].length + room
+        assert len(sent[0]._buf) == sent[0].length + room + 2
     with pytest.raises(FieldError):  # a bad attachment still makes the buffer first, once
         po.form("hi", attachment=b"not an image")
     assert len(po._lent) == 4096

@@ -41,11 +41,13 @@ class Form:
         """The one buffer: `spare` (a bytearray the Pushover made once, lent for this body),
         else one no larger than the body plus `room` for a request head (default 256: the
         socket transports send theirs through it; the requests transport, which does not,
-        says 0), so that a short message does not hold a whole bufsize."""
+        says 0), so that a short message does not hold a whole bufsize. Two bytes more than
+        that: _body() flushes when fewer than three are left for the next byte's escape, and
+        a body that fits goes out as one chunk (one write, one TLS record), not two."""
         if bufsize < _MIN_BUF:
             raise FieldError("bufsize", 8, _MIN_BUF, bufsize)  # texts.py: at least 64
         room = _HEAD_ROOM if room is None else room
-        size = max(1, min(bufsize, self.length + room))
+        size = min(bufsize, self.length + room + 2)
         try:
             self._buf = spare or bytearray(size)
         except MemoryError:  # before any I/O: a PushoverError that says which block
