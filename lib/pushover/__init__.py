@@ -51,8 +51,8 @@ class Pushover:
         self.transport = transport
         # checked here, not at the first send: a queue would keep every message of a setting
         # that can never work (it takes a bufsize error for the heap's, which a later flush
-        # may have)
-        self.bufsize = check_int("bufsize", bufsize, 64)
+        # may have). At most the largest attachment: no body needs a larger buffer
+        self.bufsize = check_int("bufsize", bufsize, 64, 5242880)
         self.timeout = timeout
         # the one bufsize buffer, made by the first send with an attachment (before it loads
         # the attachment path, while the heap is least cut up) and then lent to one form at a

@@ -75,6 +75,8 @@ def test_a_bufsize_that_cannot_work_is_refused_by_the_constructor():
     e = raises(FieldError, Pushover, TOKEN, USER, transport=FakeTransport(), bufsize=63)
     assert (e.field, e.limit, e.size) == ("bufsize", 64, 63)
     assert str(e) == "bufsize: at least 64 (got 63)"
+    e = raises(FieldError, Pushover, TOKEN, USER, transport=FakeTransport(), bufsize=1 << 63)
+    assert str(e) == "bufsize: at most 5242880 (got 9223372036854775808)"
     for bad in ("1024", None, 1024.0, True):
         e = raises(FieldError, Pushover, TOKEN, USER, transport=FakeTransport(), bufsize=bad)
         assert e.field == "bufsize" and TOKEN not in str(e), str(e)
