@@ -58,6 +58,18 @@ def _no_heap():
     return TemporaryError("out of memory while flushing: what was not sent stays queued")
 
 
+def _storable(name, value):
+    """Refuse (FieldError) a value the JSON log cannot give back as it was given: MicroPython's
+    json.dumps writes a bytes as a str, and a set, a bytearray, a dict or a float that is not
+    finite as text that no parser reads, so the message would vanish at the next start."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _storable(name, item)
+    elif not (value is None or isinstance(value, (str, int))
+              or (isinstance(value, float) and value - value == 0)):
+        raise FieldError(name, "cannot be kept in the queue: a " + type(value).__name__)
+
+
 def _record(item):
     body = json.dumps(item).encode()
     return ("\n%08x " % (crc32(body) & 0xFFFFFFFF)).encode() + body + b"\n"
@@ -269,6 +281,9 @@ class Queue:
             # every field checked, without a body buffer or (with a key) sealed fields to
             # throw away
             po.check(message, **fields)
+        _storable("message", message)
+        for name in fields:
+            _storable(name, fields[name])
         pending = self._scan()[0]
         if len(pending) >= self.max_messages:
             if self.on_full == "refuse":

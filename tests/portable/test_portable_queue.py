@@ -340,3 +340,29 @@ def test_a_put_that_rewrites_the_log_mid_flush_loses_nothing():
     assert sent == ["m%02d" % i for i in range(30)]
     assert result == (30, 0, 1, None)
     assert [m for _, m, _ in q.pending()] == ["new"]
+
+
+def test_a_value_the_log_cannot_hold_is_refused_before_anything_is_written():
+    """Without a Pushover to check them, put() still refuses what its JSON log cannot give
+    back: MicroPython's json.dumps writes a bytes as a str, and a set, a bytearray or a
+    float("nan") as text that no parser reads, so the message would vanish at the next
+    start. The field is named, nothing is written, the queue goes on."""
+    path = fresh("q_storable")
+    q = Queue(path)
+    q.put("kept", title="t")
+    before = read_bytes(path)
+    bad = [("message", (b"bytes",), {}), ("title", ("x",), {"title": b"x"}),
+           ("device", ("x",), {"device": ["phone", bytearray(b"tab")]}),
+           ("priority", ("x",), {"priority": float("nan")}),
+           ("timestamp", ("x",), {"timestamp": float("inf")}),
+           ("tags", ("x",), {"tags": {"a", "b"}}), ("sound", ("x",), {"sound": {"k": 1}})]
+    for field, args, fields in bad:
+        try:
+            q.put(*args, **fields)
+        except FieldError as e:
+            assert e.field == field and "queue" in str(e), str(e)
+        else:
+            raise AssertionError("stored " + field)
+    assert read_bytes(path) == before
+    q.put("also kept", priority=1, timestamp=1700000000.5, device=("phone", "tab"), url=None)
+    assert [m for _, m, _ in Queue(path).pending()] == ["kept", "also kept"]
