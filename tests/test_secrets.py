@@ -365,3 +365,27 @@ def test_no_secret_on_any_aio_path(tmp_path, caplog, capfd):
     aio_paths(c, tmp_path)
     assert c.errors >= 8 + 4 + 2 + 1 + 2, c.errors
     assert_nothing_leaked(c, capfd, caplog)
+
+
+@pytest.mark.parametrize("kind", ["token", "user", "user given to send", "inside a path"])
+@pytest.mark.parametrize("field", ["attachment", "attachment_base64"])
+def test_a_key_given_as_an_attachment_path_is_not_echoed(kind, field, tmp_path):
+    """An error about a path shows the path, except where a key was given as one by mistake
+    (notify(message, USER) for notify(message, image)): then it says so instead."""
+    token, user, other = "aToken0123456789abcdefghijKLMN", "uUser0123456789abcdefghijKLMNO", \
+        "oOther123456789abcdefghijKLMNO"
+    po = Pushover(token, user, transport=object())
+    path = {"token": token, "user": user, "user given to send": other,
+            "inside a path": str(tmp_path / (user + ".jpg"))}[kind]
+    extra = {"attachment_type": "image/jpeg"} if field == "attachment_base64" else {}
+    with pytest.raises(FieldError) as info:
+        po.form("Door open", user=other if kind == "user given to send" else None,
+                **{field: path}, **extra)
+    text = str(info.value)
+    assert info.value.field == field and "(a key, not a path)" in text, text
+    for key in (token, user, other):
+        assert key not in text and key[:10] not in text, text
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    with pytest.raises(FieldError, match="is a folder, not a file: .*photos"):
+        po.form("Door open", attachment=str(folder))  # a path that holds no key is shown

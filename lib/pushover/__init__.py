@@ -67,7 +67,7 @@ class Pushover:
         user = self._user if user is None else check_users(user)
         if user is None:
             raise FieldError("user", 19)  # texts.py: is required, give it to Pushover()...
-        return (user,) + check(message, fields)
+        return (user,) + check(message, fields, self._keys, user)
 
     def form(self, message, user=None, boundary=None, via=None, **fields):
         """Check a message and build its body, without any network I/O. `via`: the transport

@@ -44,9 +44,10 @@ def safe_filename(name):
     return out.decode() or "image"
 
 
-def check(fields):
+def check(fields, keys=(), user=""):
     """The attachment fields of a message's `fields` -> None, or the attachment tuple (see
-    the module docstring). Raises FieldError, before any I/O."""
+    the module docstring). Raises FieldError, before any I/O; one that names a path names
+    no key of `keys` or of the comma-joined `user` (a key given as a path by mistake)."""
     for name in fields:
         if name.startswith("attachment") and name not in _FIELDS:
             raise FieldError(name, 17)  # texts.py: is not a message field of the API
@@ -76,9 +77,9 @@ def check(fields):
         try:
             st = os.stat(obj)
         except OSError:
-            raise FieldError(field, 25, what=obj) from None
+            raise _path_error(field, 25, obj, keys, user) from None
         if st[0] & _IS_DIR:
-            raise FieldError(field, 26, what=obj)
+            raise _path_error(field, 26, obj, keys, user)
         size = st[6]
         if name is None:
             name = obj.rsplit("/", 1)[-1]
@@ -112,6 +113,15 @@ def check(fields):
     if not ok:
         raise FieldError("attachment_type", 20)
     return field, obj, mime, size, name, start
+
+
+def _path_error(field, code, path, keys, user):
+    """FieldError `code`, which shows `path` unless a key is in it (given as a path by
+    mistake: an error text never holds a key)."""
+    for key in list(keys) + user.split(","):
+        if key and key in path:
+            path = "(a key, not a path)"
+    return FieldError(field, code, what=path)
 
 
 def sniff(field, obj, start):

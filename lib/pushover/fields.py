@@ -97,11 +97,13 @@ def check_int(field, value, low=None, high=None):
     return value
 
 
-def check(message, fields):
+def check(message, fields, keys=(), user=""):
     """Message and keyword fields -> (pairs, attachment); see the module docstring.
 
     `attachment` is None or the tuple attach.check() makes (see attach.py). The fields
     most sends do not carry are checked by options.py, loaded only when one is given.
+    `keys` and `user` (the token and user keys) are for attach.check: an error there that
+    echoes a path never echoes a key given as one.
     """
     get = fields.get
     attached = False
@@ -141,4 +143,4 @@ def check(message, fields):
         return pairs, None
     from .attach import check as check_attachment
 
-    return pairs, check_attachment(fields)
+    return pairs, check_attachment(fields, keys, user)

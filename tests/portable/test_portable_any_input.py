@@ -1,0 +1,73 @@
+"""Every value of a pool of every type, in every argument of a send, gives a body or a
+FieldError that names the argument, on CPython and MicroPython alike (tests/test_any_input.py
+draws more values on CPython only; a builtin can fail differently on the board)."""
+
+from fakes import FakeTransport
+
+from pushover import FieldError, Pushover, PushoverError
+
+TOKEN = "aToken0123456789abcdefghijKLMN"
+USER = "uUser0123456789abcdefghijKLMNO"
+JPEG = b"\xff\xd8\xff\xe0" + bytes(40)
+FIELDS = ("title", "url", "url_title", "device", "html", "monospace", "priority", "retry",
+          "expire", "callback", "tags", "sound", "timestamp", "ttl", "attachment",
+          "attachment_base64", "attachment_type", "attachment_name", "attachment_size",
+          "not_a_field")
+VALUES = (None, True, False, 0, 1, 2, -3, 30, 10800, 1 << 40, 1 << 70, 0.5, 1e300,
+          float("inf"), float("nan"), "", " ", "x", "siren", "image/jpeg", "a,b", "-1",
+          "/no/such/file", "\u00e9" * 300, USER, b"", b"x", JPEG, bytearray(JPEG),
+          memoryview(JPEG), [], ["phone", "tab"], ("phone", 1), [b"x"], {}, {"a": 1},
+          {1, 2}, object(), Pushover)
+
+
+def streamed(form):
+    n = 0
+    for chunk in form.chunks():
+        n += len(chunk)
+    assert n == form.length, (n, form.length)
+
+
+def outcome(po, message, **fields):
+    """None for po.form(message, **fields) that streamed whole, else its FieldError's field."""
+    try:
+        streamed(po.form(message, **fields))
+    except FieldError as e:
+        assert e.field and str(e).startswith(e.field + ": "), str(e)
+        assert TOKEN not in str(e) and USER not in str(e), str(e)
+        return e.field
+    return None
+
+
+def test_any_value_of_any_field():
+    po = Pushover(TOKEN, USER, transport=FakeTransport())
+    taken = 0
+    for field in FIELDS:
+        for value in VALUES:
+            if outcome(po, "Door open", **{field: value}) is None:
+                taken += 1
+    assert taken > 40, taken  # some of them are good values
+
+
+def test_any_message_user_and_pair_of_fields():
+    po = Pushover(TOKEN, USER, transport=FakeTransport())
+    for value in VALUES:
+        assert outcome(po, value) in (None, "message")
+        assert outcome(po, "Door open", user=value) in (None, "user")
+    for i, value in enumerate(VALUES):  # two fields at once, in a fixed walk over the pool
+        fields = {FIELDS[i % len(FIELDS)]: value,
+                  FIELDS[(i * 7 + 3) % len(FIELDS)]: VALUES[(i * 5) % len(VALUES)]}
+        outcome(po, "Door open", **fields)
+
+
+def test_any_constructor_argument():
+    for value in VALUES:
+        for kw in ({"token": value, "user": USER}, {"token": TOKEN, "user": value},
+                   {"token": TOKEN, "user": USER, "bufsize": value},
+                   {"token": TOKEN, "user": USER, "encryption_key": value}):
+            try:
+                po = Pushover(transport=FakeTransport(), **kw)
+            except PushoverError as e:
+                assert isinstance(e, FieldError), repr(e)
+                continue
+            user = {} if kw["user"] is not None else {"user": USER}
+            assert outcome(po, "Door open", attachment=JPEG, **user) is None
