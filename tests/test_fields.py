@@ -355,3 +355,13 @@ def test_a_memoryview_of_wider_items_is_refused(po):
     err = refused(po, "attachment", attachment=wide, attachment_type="image/jpeg")
     assert "itemsize" in str(err)
     assert po.form("hi", attachment=memoryview(JPEG)).length > len(JPEG)
+
+
+@pytest.mark.parametrize("path", ["a\x00b", "\ud800.jpg"])
+def test_a_path_no_file_system_can_hold_is_a_field_error(path):
+    """CPython's os.stat raises ValueError for a NUL or a lone surrogate, not OSError: it is
+    still "no file at", a FieldError, and not an exception a queue's flush would stop on."""
+    po = Pushover(TOKEN, USER, transport=object())
+    with pytest.raises(FieldError) as info:
+        po.form("Door open", attachment=path)
+    assert info.value.field == "attachment" and "no file at" in str(info.value)

@@ -389,3 +389,17 @@ def test_a_key_given_as_an_attachment_path_is_not_echoed(kind, field, tmp_path):
     folder.mkdir()
     with pytest.raises(FieldError, match="is a folder, not a file: .*photos"):
         po.form("Door open", attachment=str(folder))  # a path that holds no key is shown
+
+
+@pytest.mark.parametrize("given", ["uUser0123456789abcdefghijKLMNO", "aToken0123456789abcdefghijKLMN",
+                                   2.5, [3]])
+def test_an_attachment_size_that_is_not_a_number_is_not_echoed(given):
+    """attachment_size's error shows the size given only when it is a whole number: a str
+    there could be a key pasted into the wrong argument."""
+    po = Pushover("aToken0123456789abcdefghijKLMN", "uUser0123456789abcdefghijKLMNO",
+                  transport=object())
+    with pytest.raises(FieldError) as info:
+        po.form("Door open", attachment=b"\xff\xd8\xff", attachment_size=given)
+    assert str(info.value) == "attachment_size: must be a whole number of bytes"
+    with pytest.raises(FieldError, match=r"does not match the data's size \(got 4\)"):
+        po.form("Door open", attachment=b"\xff\xd8\xff", attachment_size=4)

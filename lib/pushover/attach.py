@@ -72,11 +72,13 @@ def check(fields, keys=(), user=""):
         check_text("attachment_name", name, _MAX_NAME)
     obj = binary if b64 is None else b64
     given = get("attachment_size")
+    if given is not None and (isinstance(given, bool) or not isinstance(given, int)):
+        raise FieldError("attachment_size", 31)  # not echoed: it could be anything, a key too
     start = 0
     if isinstance(obj, str):
         try:
             st = os.stat(obj)
-        except OSError:
+        except (OSError, ValueError):  # CPython: ValueError for a NUL, a lone surrogate
             raise _path_error(field, 25, obj, keys, user) from None
         if st[0] & _IS_DIR:
             raise _path_error(field, 26, obj, keys, user)

@@ -71,3 +71,17 @@ def test_any_constructor_argument():
                 continue
             user = {} if kw["user"] is not None else {"user": USER}
             assert outcome(po, "Door open", attachment=JPEG, **user) is None
+
+
+def test_a_key_in_any_field_is_not_echoed():
+    """A key pasted into the wrong argument: each field given the token or the user key,
+    alone and beside the fields that make its rules run (an attachment, priority 2)."""
+    po = Pushover(TOKEN, USER, transport=FakeTransport())
+    contexts = ({}, {"attachment": JPEG}, {"attachment_base64": JPEG},
+                {"priority": 2, "retry": 60, "expire": 3600})
+    for field in FIELDS:
+        for key in (TOKEN, USER):
+            for context in contexts:
+                fields = dict(context)
+                fields[field] = key
+                outcome(po, "Door open", **fields)  # asserts no key in an error's text
