@@ -147,6 +147,7 @@ class UrequestsTransport:
 
         `secrets` are scrubbed from any text that reaches an error.
         """
+        self.body_out = False  # first: what the latest request left must not be read as this
         got = {}
 
         def on_header(line, _unused):
@@ -162,7 +163,6 @@ class UrequestsTransport:
             if name in _WANTED:
                 got[name] = value.strip().decode()
 
-        self.body_out = False
         headers = {}
         chunks = data = None
         state = [0, None]  # body bytes sent, the form's own error
