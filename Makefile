@@ -84,11 +84,11 @@ BOARD   ?= esp32
 SERIAL   = $(if $(filter command line environment,$(origin PORT)),$(PORT),auto)
 DEPLOY   = $(PY) tools/deploy.py --board $(BOARD) --port $(SERIAL) \
            $(if $(EXAMPLE),--example $(EXAMPLE)) $(if $(REQUESTS),--install-requests) \
-           $(if $(LINES),--line-numbers)
+           $(if $(filter-out 0,$(LINES)),--line-numbers)
 
 # compile lib/ with mpy-cross for $(BOARD) into build/mpy/$(BOARD)/pushover
 mpy: $(STAMP)
-	$(PY) tools/deploy.py --board $(BOARD) --compile-only $(if $(LINES),--line-numbers)
+	$(PY) tools/deploy.py --board $(BOARD) --compile-only $(if $(filter-out 0,$(LINES)),--line-numbers)
 
 deploy: $(STAMP)
 	$(DEPLOY)

@@ -50,8 +50,7 @@ MARCH = {
 MPY_ARCH_CODE = {"xtensawin": 10, "rv32imc": 11}
 MPY_VERSION = 6
 # mpy-cross -O3 leaves out the line-number tables (and asserts and `__debug__` blocks, which
-# lib/ never uses; DESIGN.md: mip installs at opt=3 too). A .mpy's line numbers are copied into
-# the board's heap with its bytecode: about 400 B of what `import pushover` keeps (make bench).
+# lib/ never uses). A .mpy's line numbers are copied into the board's heap with its bytecode: about 400 B of what `import pushover` keeps (make bench).
 # A traceback through the library then shows line 1 for its frames; --line-numbers keeps
 # them, for debugging on the board
 OPTIMISE = "-O3"

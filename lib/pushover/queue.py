@@ -60,8 +60,9 @@ def _no_heap():
 
 def _storable(name, value):
     """Refuse (FieldError) a value the JSON log cannot give back as it was given: MicroPython's
-    json.dumps writes a bytes as a str, and a set, a bytearray, a dict or a float that is not
-    finite as text that no parser reads, so the message would vanish at the next start."""
+    json.dumps writes a bytes as a str and a set as a dict, and a bytearray or a float that is
+    not finite as text that no parser reads (the message would vanish at the next start). No
+    field takes a dict, so none is kept either."""
     if isinstance(value, (list, tuple)):
         for item in value:
             _storable(name, item)
@@ -301,8 +302,8 @@ class Queue:
 
         Sent: removed. Refused by the server (RejectedError), or a field of it broke a rule
         (FieldError): set aside with the reason. TemporaryError, QuotaError, TLSError, and a
-        FieldError of `bufsize` (the Pushover's setting, or no block of it on the heap: the
-        board's, not the message's): stop; it and the rest stay, in order.
+        FieldError of `bufsize` (no block of it on the heap: the board's, not the message's):
+        stop; it and the rest stay, in order.
         UnknownOutcomeError: `on_unknown="resend"` keeps it for the next flush (it may then
         arrive twice); `"drop"` sets it aside. Returns (sent, set_aside, left, last error);
         out of heap while reading or marking the log, raises TemporaryError (nothing lost).

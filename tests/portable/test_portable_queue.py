@@ -344,9 +344,9 @@ def test_a_put_that_rewrites_the_log_mid_flush_loses_nothing():
 
 def test_a_value_the_log_cannot_hold_is_refused_before_anything_is_written():
     """Without a Pushover to check them, put() still refuses what its JSON log cannot give
-    back: MicroPython's json.dumps writes a bytes as a str, and a set, a bytearray or a
-    float("nan") as text that no parser reads, so the message would vanish at the next
-    start. The field is named, nothing is written, the queue goes on."""
+    back: MicroPython's json.dumps writes a bytes as a str and a set as a dict, and a
+    bytearray or float("nan") as text that no parser reads, so the message would vanish at
+    the next start. The field is named, nothing is written, the queue goes on."""
     path = fresh("q_storable")
     q = Queue(path)
     q.put("kept", title="t")
