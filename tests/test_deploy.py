@@ -82,9 +82,8 @@ def test_dry_run_with_requests_and_an_example(settings_file, tmp_path, capsys):
     ]
 
 
-@pytest.mark.parametrize("board", BOARDS)
-def test_mpy_files_are_real_mpy_for_the_board(board, settings_file, tmp_path, capsys,
-                                              monkeypatch):
+def spy_on_commands(monkeypatch):
+    """The command lines deploy runs, recorded (and run)."""
     calls = []
     real_run = subprocess.run
 
@@ -93,6 +92,13 @@ def test_mpy_files_are_real_mpy_for_the_board(board, settings_file, tmp_path, ca
         return real_run(cmd, *a, **kw)
 
     monkeypatch.setattr(deploy.subprocess, "run", spy)
+    return calls
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_mpy_files_are_real_mpy_for_the_board(board, settings_file, tmp_path, capsys,
+                                              monkeypatch):
+    calls = spy_on_commands(monkeypatch)
     code, _, err = dry_run(capsys, "--board", board, "--settings", str(settings_file),
                            "--build-dir", str(tmp_path))
     assert code == 0, err
@@ -144,14 +150,7 @@ def test_line_numbers_only_when_asked(line_numbers, tmp_path, monkeypatch):
 
 
 def test_line_numbers_flag_reaches_mpy_cross(settings_file, tmp_path, capsys, monkeypatch):
-    calls = []
-    real_run = subprocess.run
-
-    def spy(cmd, *a, **kw):
-        calls.append(cmd)
-        return real_run(cmd, *a, **kw)
-
-    monkeypatch.setattr(deploy.subprocess, "run", spy)
+    calls = spy_on_commands(monkeypatch)
     code, _, err = dry_run(capsys, "--board", "esp32", "--settings", str(settings_file),
                            "--build-dir", str(tmp_path), "--line-numbers")
     assert code == 0, err
