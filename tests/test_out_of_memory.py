@@ -242,6 +242,24 @@ def test_no_heap_for_an_aio_connection_sends_nothing(monkeypatch, tmp_path):
     assert [m for _, m, _ in q.pending()] == ["kept"]
 
 
+@pytest.mark.parametrize("entry, module", [("retry_send", "retry"),
+                                           ("wait_receipt", "receipts")])
+def test_no_heap_to_load_what_an_aio_entry_point_needs_sends_nothing(entry, module,
+                                                                     monkeypatch):
+    """aio.retry_send and aio.wait_receipt load retry.py and receipts.py when first called:
+    on a heap too small for that, the TemporaryError of a send that sent nothing."""
+    import asyncio
+
+    from pushover import aio
+
+    po = Pushover(TOKEN, USER, api_url="http://127.0.0.1:9/1")
+    no_heap_to_load(monkeypatch, module)
+    call = (aio.retry_send(po, "Door open") if entry == "retry_send"
+            else aio.wait_receipt(po, "r" * 30, timeout=10))
+    with pytest.raises(TemporaryError, match="nothing was sent"):
+        asyncio.run(call)
+
+
 @pytest.mark.parametrize("sent, status, error", [
     (True, None, UnknownOutcomeError),  # all out, nothing read back: it may have arrived
     (True, 200, UnknownOutcomeError),  # a 2xx whose reading or parsing ran out

@@ -441,8 +441,11 @@ async def wait_receipt(po, receipt, timeout, interval=5, sleep=None, **conn_kw):
     acknowledged or expired, or `timeout` seconds passed; the last status. `conn_kw` go to
     Connection (verify, cadata, timeout), one connection kept for all the polls."""
     from .errors import FieldError
-    from .receipts import Receipts
 
+    try:
+        from .receipts import Receipts
+    except MemoryError:  # loading receipts.py on a full heap: before anything is sent
+        raise TemporaryError("out of memory: nothing was sent") from None
     if timeout < 0:
         raise FieldError("timeout", "must be 0 or more seconds")
     receipts = Receipts(po, interval)
@@ -492,8 +495,11 @@ async def retry_send(po, message, attempts=5, deadline=600, max_delay=300,
     import asyncio
 
     from .errors import PushoverError
-    from .retry import start, wait_after
 
+    try:
+        from .retry import start, wait_after
+    except MemoryError:  # loading retry.py on a full heap: before anything is sent
+        raise TemporaryError("out of memory: nothing was sent") from None
     fields["via"] = Connection  # the form is sent by a Connection, whose head goes through it
     form, waits, elapsed = start(po, message, attempts, max_delay, on_unknown, None, fields)
     conn = _connection(po, verify, cadata, timeout)
