@@ -19,7 +19,7 @@ is plain code below, which runs without asyncio.
 
 from micropython import const
 
-from .compat import ticks_diff, ticks_ms
+from .compat import check_seconds, ticks_diff, ticks_ms
 from .errors import TemporaryError
 from .http import REPLY_CAP, _int_or_none, failure, out_of_memory, parse_reply, read_body
 from .sock import (
@@ -440,14 +440,11 @@ async def wait_receipt(po, receipt, timeout, interval=5, sleep=None, **conn_kw):
     """Receipts.wait() without blocking: poll at most every `interval` (>= 5) seconds until
     acknowledged or expired, or `timeout` seconds passed; the last status. `conn_kw` go to
     Connection (verify, cadata, timeout), one connection kept for all the polls."""
-    from .errors import FieldError
-
     try:
         from .receipts import Receipts
     except MemoryError:  # loading receipts.py on a full heap: before anything is sent
         raise TemporaryError("out of memory: nothing was sent") from None
-    if timeout < 0:
-        raise FieldError("timeout", "must be 0 or more seconds")
+    check_seconds("timeout", timeout)
     receipts = Receipts(po, interval)
     start = ticks_ms()
     conn = _connection(po, **conn_kw)
@@ -501,7 +498,8 @@ async def retry_send(po, message, attempts=5, deadline=600, max_delay=300,
     except MemoryError:  # loading retry.py on a full heap: before anything is sent
         raise TemporaryError("out of memory: nothing was sent") from None
     fields["via"] = Connection  # the form is sent by a Connection, whose head goes through it
-    form, waits, elapsed = start(po, message, attempts, max_delay, on_unknown, None, fields)
+    form, waits, elapsed = start(po, message, attempts, deadline, max_delay, on_unknown, None,
+                                 fields)
     conn = _connection(po, verify, cadata, timeout)
     try:
         while True:

@@ -1,6 +1,6 @@
-"""The few things that differ between the ports and CPython, handled in one place: the epoch
-(some ports count from 2000) and the tick counter. Not loaded by `import pushover`: a
-timestamp, a 429 reply, receipts and retries load it."""
+"""Time, where the ports and CPython differ, handled in one place: the epoch (some ports count
+from 2000) and the tick counter; and what a setting in seconds may be. Not loaded by
+`import pushover`: a timestamp, a 429 reply, receipts, retries and storm control load it."""
 
 import time
 
@@ -9,6 +9,17 @@ from micropython import const
 # Some ports count time from 2000-01-01; the API always wants Unix time.
 _Y2K = const(946684800)
 EPOCH_OFFSET = _Y2K if time.gmtime(0)[0] == 2000 else 0
+
+
+def check_seconds(name, value, low=0):
+    """A setting in seconds (an int or a finite float, at least `low`), else a FieldError that
+    names it: when the object is made, not as a TypeError once a send has failed."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            value - value == 0 and value >= low):
+        from .errors import FieldError
+
+        raise FieldError(name, "must be a number of seconds, at least " + str(low))
+    return value
 
 
 def unix_time(board_time=None):

@@ -50,8 +50,7 @@ class GlanceBudget:
     seconds, so the budget holds across deep sleep and resets."""
 
     def __init__(self, path=None, per_day=50, clock=time.time):
-        if not 1 <= per_day <= 50:
-            raise FieldError("per_day", "1 to 50 updates a day", 50, per_day)
+        check_int("per_day", per_day, 1, 50)  # the watch takes about 50 updates a day
         self.path = path
         self.spacing = _DAY // per_day
         self.clock = clock

@@ -34,6 +34,7 @@ from .errors import (
     TemporaryError,
     UnknownOutcomeError,
 )
+from .fields import check_int
 
 _COMPACT_BYTES = const(8192)
 
@@ -112,9 +113,9 @@ class Queue:
         if on_full not in ("refuse", "drop_oldest"):
             raise FieldError("on_full", "must be 'refuse' or 'drop_oldest'")
         self.path = path
-        self.max_messages = max_messages
+        self.max_messages = check_int("max_messages", max_messages, 1)
         self.on_full = on_full
-        self.max_set_aside = max_set_aside
+        self.max_set_aside = check_int("max_set_aside", max_set_aside, 0)
         self._view = None  # (log size, what _read_log() gives for it)
         self._recover()
 

@@ -11,8 +11,7 @@ asks; `wait()` sleeps between polls instead of busy-looping.
 from micropython import const
 
 from .api import call
-from .compat import sleep_ms, ticks_diff, ticks_ms
-from .errors import FieldError
+from .compat import check_seconds, sleep_ms, ticks_diff, ticks_ms
 from .fields import check_key, check_text
 from .http import Result
 
@@ -68,7 +67,8 @@ class Receipts:
 
     def __init__(self, po, interval=5, ticks=None, sleep=None):
         self.po = po
-        self.interval_ms = max(int(interval * 1000), _MIN_INTERVAL_MS)
+        self.interval_ms = max(int(check_seconds("interval", interval) * 1000),
+                               _MIN_INTERVAL_MS)
         self._last = None  # ticks of the last poll
         self._ticks = ticks or ticks_ms
         self._sleep = sleep or sleep_ms
@@ -104,8 +104,7 @@ class Receipts:
 
     def wait(self, receipt, timeout):
         """Poll until acknowledged or expired, or `timeout` seconds passed; the last status."""
-        if timeout < 0:
-            raise FieldError("timeout", "must be 0 or more seconds")
+        check_seconds("timeout", timeout)
         start = self._ticks()
         while True:
             status = self.status(receipt)

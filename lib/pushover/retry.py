@@ -16,8 +16,9 @@ import time
 
 from micropython import const
 
-from .compat import ticks_diff, ticks_ms
+from .compat import check_seconds, ticks_diff, ticks_ms
 from .errors import PushoverError, QuotaError, TemporaryError, UnknownOutcomeError
+from .fields import check_int
 
 _MIN_DELAY = const(5)
 
@@ -30,13 +31,17 @@ def delays(attempts, first=_MIN_DELAY, max_delay=300):
         delay *= 2
 
 
-def start(po, message, attempts, max_delay, on_unknown, clock, fields):
+def start(po, message, attempts, deadline, max_delay, on_unknown, clock, fields):
     """What a send with resends begins with, before any I/O: the checked form (bad input
-    fails here, once), the planned waits, and a function giving the seconds elapsed."""
+    fails here, once, and so do settings that could not work), the planned waits, and a
+    function giving the seconds elapsed."""
     if on_unknown not in ("resend", "raise"):
         from .errors import FieldError
 
         raise FieldError("on_unknown", "must be 'resend' or 'raise'")
+    check_int("attempts", attempts, 1)
+    check_seconds("deadline", deadline)
+    check_seconds("max_delay", max_delay)
     form = po.form(message, **fields)
     begun = ticks_ms() if clock is None else clock()
 
@@ -77,7 +82,8 @@ def send(po, message, attempts=5, deadline=600, max_delay=300, on_unknown="resen
 
     The deadline is kept on the tick counter, which NTP does not move (a verified send may set
     the clock from 2000 to today in the middle); `clock` (seconds) replaces it in tests."""
-    form, waits, elapsed = start(po, message, attempts, max_delay, on_unknown, clock, fields)
+    form, waits, elapsed = start(po, message, attempts, deadline, max_delay, on_unknown, clock,
+                                 fields)
     while True:
         try:
             return po.request("POST", "messages.json", form)

@@ -11,7 +11,8 @@ sleep and resets (the RTC keeps time through deep sleep).
 import json
 import time
 
-from .errors import FieldError
+from .compat import check_seconds
+from .fields import check_int
 
 
 class StormGuard:
@@ -19,11 +20,9 @@ class StormGuard:
     last `limit` messages are kept), per alert key."""
 
     def __init__(self, path=None, limit=3, window=3600, clock=time.time):
-        if limit < 1 or window < 1:
-            raise FieldError("limit", "limit and window must be at least 1")
         self.path = path
-        self.limit = limit
-        self.window = window
+        self.limit = check_int("limit", limit, 1)
+        self.window = check_seconds("window", window, 1)
         self.clock = clock
         self.state = {}  # key -> [[times of the messages sent in the window], suppressed]
         if path:

@@ -85,3 +85,63 @@ def test_a_key_in_any_field_is_not_echoed():
                 fields = dict(context)
                 fields[field] = key
                 outcome(po, "Door open", **fields)  # asserts no key in an error's text
+
+
+SETTINGS = (None, True, 0, 1, 5, 50, 51, -1, 0.5, 30.0, float("inf"), float("nan"), "5", b"5",
+            [5], {})
+
+
+def settled(name, make, **setting):
+    """make(**setting) works or raises a FieldError that names `name`; True if it worked."""
+    try:
+        make(**setting)
+    except FieldError as e:
+        assert e.field == name, (name, str(e))
+        return False
+    return True
+
+
+def test_the_settings_of_the_optional_modules():
+    """Each setting of the queue, the storm guard, the glance budget, receipts and retries,
+    given every value of a pool: it is taken or refused by name, when the object is made
+    (or the call begins), not later as a TypeError, mid-retry, after a failed send."""
+    from fakes import Reply, remove, tmpdir
+
+    from pushover.errors import TemporaryError
+    from pushover.glances import GlanceBudget
+    from pushover.queue import Queue
+    from pushover.receipts import Receipts
+    from pushover.retry import send
+    from pushover.storm import StormGuard
+
+    path = tmpdir() + "/q_settings"
+    down = Pushover(TOKEN, USER, transport=FakeTransport(Reply(503, b"{}")))
+
+    def queue(**setting):
+        remove(path)
+        Queue(path, **setting).put("m")
+
+    def storm(**setting):
+        StormGuard(**setting).allow("k")
+
+    def glances(**setting):
+        GlanceBudget(**setting).allow()
+
+    def receipts(**setting):
+        Receipts(down, **setting)
+
+    def resent(**setting):
+        # every attempt fails (503), so each wait and the deadline are computed
+        try:
+            send(down, "m", sleep=lambda s: None, clock=lambda: 0, **setting)
+        except TemporaryError:
+            pass
+
+    taken = 0
+    for value in SETTINGS:
+        for name, make in (("max_messages", queue), ("max_set_aside", queue),
+                           ("limit", storm), ("window", storm), ("per_day", glances),
+                           ("interval", receipts), ("attempts", resent),
+                           ("deadline", resent), ("max_delay", resent)):
+            taken += settled(name, make, **{name: value})
+    assert taken > 20, taken
