@@ -154,26 +154,6 @@ def test_what_the_last_request_sent_does_not_speak_for_this_one(monkeypatch):
         po.send("Door open")
 
 
-@pytest.mark.parametrize("transport", ["http.UrequestsTransport", "sock.SocketTransport"])
-def test_a_transport_resets_body_out_before_anything_else(transport):
-    """Its first statement: any allocation before it could run out of heap with the last
-    request's body_out still set, and Pushover.request would read that as this one's."""
-    import ast
-    import inspect
-    import textwrap
-
-    import pushover.http
-    import pushover.sock
-
-    module, name = transport.split(".")
-    cls = getattr(getattr(pushover, module), name)
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls.request)))
-    body = tree.body[0].body
-    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the docstring
-    assert ast.unparse(body[0]) == "self.body_out = False", ast.unparse(body[0])
-
-
 def test_no_heap_for_a_text_body_is_temporary_not_bufsize(monkeypatch):
     """A text form's buffer is sized to its body: bufsize is not what to change."""
 

@@ -109,14 +109,17 @@ class Pushover:
     def request(self, method, path, form=None):
         """Send `form` to `api_url/path` and parse the reply (used by the other modules)."""
         status = None
-        begun = False  # whether the transport's body_out is this request's
+        transport = self.transport
+        if getattr(transport, "body_out", None) is not None:
+            # this request's from here, before anything can run out of heap: a transport's
+            # own reset comes too late on MicroPython, which makes a function's closure cells
+            # (UrequestsTransport.request has one) before its first line
+            transport.body_out = False
         try:
             try:
                 secrets = self.secrets(form)
-                url = self.api_url + "/" + path
-                begun = True
-                status, headers, body = self.transport.request(
-                    method, url, form, self.timeout, secrets)
+                status, headers, body = transport.request(
+                    method, self.api_url + "/" + path, form, self.timeout, secrets)
             finally:
                 # the body has gone out (or failed): lend it again. Only this synchronous path
                 # gives it back; pushover.aio does not, as its tasks may hold forms at once
@@ -126,8 +129,7 @@ class Pushover:
         except MemoryError:
             # where even classifying it ran out (a transport classifies every failure after
             # its first byte) or parsing the reply did: what went out and what came back say
-            raise out_of_memory(begun and getattr(self.transport, "body_out", False),
-                                status) from None
+            raise out_of_memory(getattr(transport, "body_out", False), status) from None
 
     def secrets(self, form=None):
         """The strings that must never reach an error, a log or a repr: the token, the default

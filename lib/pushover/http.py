@@ -147,7 +147,7 @@ class UrequestsTransport:
 
         `secrets` are scrubbed from any text that reaches an error.
         """
-        self.body_out = False  # first: what the latest request left must not be read as this
+        self.body_out = False  # for a direct caller; Pushover.request resets it before the call
         got = {}
 
         def on_header(line, _unused):
