@@ -53,6 +53,9 @@ class Pushover:
         # that can never work (it takes a bufsize error for the heap's, which a later flush
         # may have). At most the largest attachment: no body needs a larger buffer
         self.bufsize = check_int("bufsize", bufsize, 64, 5242880)
+        if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                or not 0.1 <= timeout <= 3600):  # 0 would make a socket non-blocking
+            raise FieldError("timeout", 40)  # texts.py: seconds from 0.1 to 3600
         self.timeout = timeout
         # the one bufsize buffer, made by the first send with an attachment (before it loads
         # the attachment path, while the heap is least cut up) and then lent to one form at a

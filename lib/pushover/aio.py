@@ -200,6 +200,9 @@ class Connection:
         self.po = po
         self.verify = verify
         self.cadata = cadata
+        # None: po.timeout. Either is checked here: the watchdog counts it in whole ms, and 0
+        # would fire at once (the requests transport hands it to the socket as it is)
+        check_seconds("timeout", po.timeout if timeout is None else timeout, 0.1, 3600)
         self.timeout = timeout
         self.keepalive = keepalive
         self.reply_cap = reply_cap

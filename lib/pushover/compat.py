@@ -11,14 +11,15 @@ _Y2K = const(946684800)
 EPOCH_OFFSET = _Y2K if time.gmtime(0)[0] == 2000 else 0
 
 
-def check_seconds(name, value, low=0):
-    """A setting in seconds (an int or a finite float, at least `low`), else a FieldError that
-    names it: when the object is made, not as a TypeError once a send has failed."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            value - value == 0 and value >= low):
+def check_seconds(name, value, low=0.0, high=None):
+    """A setting in seconds: an int or a finite float from `low` (to `high`), else a FieldError
+    that names it, when the object is made rather than as a TypeError once a send failed."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not value - value == 0 or value < low or (high is not None and value > high)):
         from .errors import FieldError
 
-        raise FieldError(name, "must be a number of seconds, at least " + str(low))
+        raise FieldError(name, "must be a number of seconds from %g" % low
+                         + (" up" if high is None else " to %g" % high))
     return value
 
 

@@ -332,6 +332,8 @@ class Queue:
         (None: sent, else the PushoverError); it returns flush()'s tuple."""
         if on_unknown not in ("resend", "drop"):
             raise FieldError("on_unknown", "must be 'resend' or 'drop'")
+        if limit is not None:
+            check_int("limit", limit, 0)
         sent = aside = 0
         error = None
         ids = [rid for rid, _ in self._scan()[0]]

@@ -67,7 +67,8 @@ class Receipts:
 
     def __init__(self, po, interval=5, ticks=None, sleep=None):
         self.po = po
-        self.interval_ms = max(int(check_seconds("interval", interval) * 1000),
+        # at most a day: a receipt expires within 3 hours (and the tick counter wraps)
+        self.interval_ms = max(int(check_seconds("interval", interval, 0, 86400) * 1000),
                                _MIN_INTERVAL_MS)
         self._last = None  # ticks of the last poll
         self._ticks = ticks or ticks_ms

@@ -45,6 +45,8 @@ _TEXTS = (
     "no free block of %s bytes for the body's buffer: free memory or give a smaller bufsize",
     # 39: http.py, not a field's
     "no requests module: mip install requests, or pass transport=SocketTransport()",
+    # 40: __init__.py
+    "must be a number of seconds from 0.1 to 3600",
 )
 
 

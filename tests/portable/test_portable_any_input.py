@@ -87,8 +87,8 @@ def test_a_key_in_any_field_is_not_echoed():
                 outcome(po, "Door open", **fields)  # asserts no key in an error's text
 
 
-SETTINGS = (None, True, 0, 1, 5, 50, 51, -1, 0.5, 30.0, float("inf"), float("nan"), "5", b"5",
-            [5], {})
+SETTINGS = (None, True, 0, 1, 5, 50, 51, -1, 0.5, 30.0, 100000, 1e300, float("inf"), float("nan"),
+            "5", b"5", [5], {})
 
 
 def settled(name, make, **setting):
@@ -107,6 +107,7 @@ def test_the_settings_of_the_optional_modules():
     (or the call begins), not later as a TypeError, mid-retry, after a failed send."""
     from fakes import Reply, remove, tmpdir
 
+    from pushover.aio import Connection
     from pushover.errors import TemporaryError
     from pushover.glances import GlanceBudget
     from pushover.queue import Queue
@@ -130,10 +131,31 @@ def test_the_settings_of_the_optional_modules():
     def receipts(**setting):
         Receipts(down, **setting)
 
+    def flushed(**setting):
+        remove(path)
+        Queue(path).flush(down, **setting)
+
+    def client(**setting):
+        # what a timeout that was taken must do: aio's watchdog counts it in whole ms, and
+        # a socket is blocking only for more than 0
+        made = Pushover(TOKEN, USER, transport=FakeTransport(), **setting)
+        assert 0 < int(made.timeout * 1000) <= 3600000, made.timeout
+
+    def connection(**setting):
+        conn = Connection(down, **setting)
+        timeout = down.timeout if conn.timeout is None else conn.timeout  # None: po's
+        assert 0 < int(timeout * 1000) <= 3600000, timeout
+
     def resent(**setting):
-        # every attempt fails (503), so each wait and the deadline are computed
+        # every attempt fails (503), so each wait and the deadline are computed; the waits
+        # move the clock, so the deadline ends even 100000 attempts
+        now = [0]
+
+        def sleep(seconds):
+            now[0] += seconds
+
         try:
-            send(down, "m", sleep=lambda s: None, clock=lambda: 0, **setting)
+            send(down, "m", sleep=sleep, clock=lambda: now[0], **setting)
         except TemporaryError:
             pass
 
@@ -142,6 +164,7 @@ def test_the_settings_of_the_optional_modules():
         for name, make in (("max_messages", queue), ("max_set_aside", queue),
                            ("limit", storm), ("window", storm), ("per_day", glances),
                            ("interval", receipts), ("attempts", resent),
-                           ("deadline", resent), ("max_delay", resent)):
+                           ("deadline", resent), ("max_delay", resent), ("timeout", client),
+                           ("timeout", connection), ("limit", flushed)):
             taken += settled(name, make, **{name: value})
     assert taken > 20, taken
