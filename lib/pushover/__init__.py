@@ -53,6 +53,7 @@ class Pushover:
         # that can never work (it takes a bufsize error for the heap's, which a later flush
         # may have). At most the largest attachment: no body needs a larger buffer
         self.bufsize = check_int("bufsize", bufsize, 64, 5242880)
+        # compat.check_seconds's rule, written out: compat is not loaded by `import pushover`
         if (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                 or not 0.1 <= timeout <= 3600):  # 0 would make a socket non-blocking
             raise FieldError("timeout", 40)  # texts.py: seconds from 0.1 to 3600
