@@ -13,7 +13,8 @@
 3. A PNG plot of heap against attachment size (build/bench-heap.png).
 
 Exits 1 if the library's heap spread across sizes exceeds 1 KB or its throughput falls
-below 0.8 of the plain copy.
+below 0.6 of the plain copy (runs of one tree give 0.70 to 1.10: the bound catches a loss
+such as an allocation per chunk, not the noise).
 """
 
 import argparse
@@ -29,6 +30,10 @@ from pathlib import Path
 from requests_toolbelt import MultipartEncoder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+# the library's streaming throughput against a plain copy: runs of one tree give 0.70 to 1.10
+# (seen on this tree and on an earlier one alike), so the bound sits below that noise and
+# catches a real loss, such as an allocation per chunk
+THROUGHPUT_BOUND = 0.6
 for sub in ("lib", "tools/shim", "tools"):
     sys.path.insert(0, str(ROOT / sub))
 
@@ -220,8 +225,8 @@ def main(argv=None):
     failed = []
     if spread > 1024:
         failed.append("heap spread %d B > 1024 B" % spread)
-    if ratio < 0.8 and not args.no_timing_bound:
-        failed.append("throughput %.2f of the plain copy < 0.8" % ratio)
+    if ratio < THROUGHPUT_BOUND and not args.no_timing_bound:
+        failed.append("throughput %.2f of the plain copy < %.1f" % (ratio, THROUGHPUT_BOUND))
     for f in failed:
         print("FAIL:", f)
     return 1 if failed else 0
