@@ -400,12 +400,18 @@ def _closed_while_idle(reader):
     return False
 
 
+def _nothing_sent():
+    """The error of an entry point whose heap ran out before anything went out (making its
+    Connection, loading a module it builds on): the TemporaryError po.form() gives."""
+    return TemporaryError("out of memory: nothing was sent")
+
+
 def _connection(po, *args, **kw):
-    """A Connection, or, on a heap too small for one, the TemporaryError po.form() gives."""
+    """A Connection, or, on a heap too small for one, _nothing_sent()."""
     try:
         return Connection(po, *args, **kw)
     except MemoryError:
-        raise TemporaryError("out of memory: nothing was sent") from None
+        raise _nothing_sent() from None
 
 
 async def send(po, message, verify=True, cadata=None, timeout=None, **fields):
@@ -445,8 +451,8 @@ async def wait_receipt(po, receipt, timeout, interval=5, sleep=None, **conn_kw):
     Connection (verify, cadata, timeout), one connection kept for all the polls."""
     try:
         from .receipts import Receipts
-    except MemoryError:  # loading receipts.py on a full heap: before anything is sent
-        raise TemporaryError("out of memory: nothing was sent") from None
+    except MemoryError:  # loading receipts.py on a full heap
+        raise _nothing_sent() from None
     check_seconds("timeout", timeout)
     receipts = Receipts(po, interval)
     start = ticks_ms()
@@ -498,8 +504,8 @@ async def retry_send(po, message, attempts=5, deadline=600, max_delay=300,
 
     try:
         from .retry import start, wait_after
-    except MemoryError:  # loading retry.py on a full heap: before anything is sent
-        raise TemporaryError("out of memory: nothing was sent") from None
+    except MemoryError:  # loading retry.py on a full heap
+        raise _nothing_sent() from None
     fields["via"] = Connection  # the form is sent by a Connection, whose head goes through it
     form, waits, elapsed = start(po, message, attempts, deadline, max_delay, on_unknown, None,
                                  fields)
